@@ -1,0 +1,120 @@
+//
+// Copyright (c) 2026 The Boost.Duplex developers
+//
+// Distributed under the Boost Software License, Version 1.0. (See accompanying
+// file LICENSE_1_0.txt or copy at http://www.boost.org/LICENSE_1_0.txt)
+//
+
+#ifndef BOOST_DUPLEX_DETAIL_ASIO_CHANNEL_HPP
+#define BOOST_DUPLEX_DETAIL_ASIO_CHANNEL_HPP
+
+#include <boost/duplex/detail/core/channel_core.hpp>
+#include <boost/duplex/options.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+namespace boost::duplex::detail::asio {
+
+namespace net = boost::asio;
+
+// What the channel knows of a running async_run, whatever its handler types.
+// Used on the responder strand only.
+struct run_hooks {
+    void (*drain)(run_hooks*) noexcept;
+    void (*forward_cancel)(run_hooks*, void* slot, std::uint32_t run_tag) noexcept;
+    void (*shut_down)(run_hooks*) noexcept;
+};
+
+// The state shared by the clients, the responder and its run: the sans-io
+// core, plus what adapts it to Asio (a strand for the responder, one timer
+// for all deadlines on a strand of its own, so that a busy responder does not
+// delay the deadlines of clients on other threads).
+template <class Request, class Response, class Storage>
+class channel : public std::enable_shared_from_this<channel<Request, Response, Storage>> {
+public:
+    using core_type = channel_core<Request, Response, Storage>;
+    using request_type = Request;
+    using response_type = Response;
+
+    channel(net::any_io_executor ex, const channel_options& opts)
+        : core(opts)
+        , executor(std::move(ex))
+        , responder_strand(net::make_strand(executor))
+        , timer_strand_(net::make_strand(executor))
+        , timer_(timer_strand_)
+    {
+    }
+
+    // Carries out what a call into the core asked for.
+    void apply(effects fx)
+    {
+        if (fx.wake_responder)
+            net::post(responder_strand, [self = this->shared_from_this()]() noexcept {
+                if (self->run)
+                    self->run->drain(self->run);
+            });
+        if (fx.rearm_timer)
+            net::post(timer_strand_, [self = this->weak_from_this()]() noexcept {
+                if (auto p = self.lock())
+                    p->arm_timer();
+            });
+    }
+
+    // Passes a terminal cancellation on to the handler invocation of a running request.
+    void forward_cancel(typename core_type::cancel_outcome out)
+    {
+        if (!out.forward)
+            return;
+        net::post(responder_strand,
+                  [self = this->shared_from_this(), s = static_cast<void*>(out.forward), tag = out.run_tag]() noexcept {
+                      if (self->run)
+                          self->run->forward_cancel(self->run, s, tag);
+                  });
+    }
+
+    core_type core;
+    const net::any_io_executor executor;
+    const net::strand<net::any_io_executor> responder_strand;
+
+    // The running async_run, if any (responder strand only).
+    run_hooks* run = nullptr;
+    // The responder object is gone: a run still going completes with error::closed.
+    std::atomic<bool> responder_gone{false};
+    // async_run was called once; a channel runs at most once.
+    std::atomic<bool> run_started{false};
+
+private:
+    // Timer strand only.
+    void arm_timer()
+    {
+        const time_point next = core.next_deadline();
+        if (next == time_point::max() || next == armed_at_)
+            return;
+        armed_at_ = next;
+        timer_.expires_at(next);
+        timer_.async_wait([self = this->weak_from_this()](boost::system::error_code ec) noexcept {
+            if (ec)
+                return;  // re-armed for an earlier deadline, or the channel is gone
+            if (auto p = self.lock()) {
+                p->armed_at_ = time_point::max();
+                p->core.expire(clock_type::now());
+                p->arm_timer();
+            }
+        });
+    }
+
+    net::strand<net::any_io_executor> timer_strand_;
+    net::steady_timer timer_;
+    time_point armed_at_ = time_point::max();
+};
+
+}  // namespace boost::duplex::detail::asio
+
+#endif

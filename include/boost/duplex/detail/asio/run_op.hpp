@@ -1,0 +1,264 @@
+//
+// Copyright (c) 2026 The Boost.Duplex developers
+//
+// Distributed under the Boost Software License, Version 1.0. (See accompanying
+// file LICENSE_1_0.txt or copy at http://www.boost.org/LICENSE_1_0.txt)
+//
+
+#ifndef BOOST_DUPLEX_DETAIL_ASIO_RUN_OP_HPP
+#define BOOST_DUPLEX_DETAIL_ASIO_RUN_OP_HPP
+
+#include <boost/duplex/detail/asio/channel.hpp>
+#include <boost/duplex/detail/asio/completion.hpp>
+#include <boost/duplex/detail/core/invocation.hpp>
+#include <boost/duplex/detail/core/limiter.hpp>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+
+#include <concepts>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace boost::duplex::detail::asio {
+
+template <class T>
+struct awaitable_value {
+    static constexpr bool is_awaitable = false;
+};
+
+template <class T, class Executor>
+struct awaitable_value<net::awaitable<T, Executor>> {
+    static constexpr bool is_awaitable = true;
+    using type = T;
+    using executor_type = Executor;
+};
+
+// A coroutine handler: awaitable<Response>(Request) or awaitable<result<Response>>(Request).
+template <class Handler, class Request, class Response>
+concept awaitable_handler =
+    std::invocable<Handler&, Request&&> && awaitable_value<std::invoke_result_t<Handler&, Request&&>>::is_awaitable &&
+    (std::convertible_to<typename awaitable_value<std::invoke_result_t<Handler&, Request&&>>::type, Response> ||
+     std::same_as<typename awaitable_value<std::invoke_result_t<Handler&, Request&&>>::type, result<Response>>);
+
+template <class Handler, class Request, class Response>
+concept request_handler =
+    sync_handler<Handler, Request, Response> || awaitable_handler<Handler, Request, Response>;
+
+// One async_run: takes requests from the core on the responder strand as the
+// limiter allows, runs the handler on each and reports each end back. A
+// synchronous handler runs inline, one after another; a coroutine handler is
+// spawned on the strand with a cancellation signal of its own, to which a
+// terminal cancellation of its request is forwarded.
+template <class Channel, class Handler, class Limiter, class CompletionHandler>
+class run_op final : public run_hooks,
+                     public std::enable_shared_from_this<run_op<Channel, Handler, Limiter, CompletionHandler>> {
+    using core_type = typename Channel::core_type;
+    using slot_type = typename core_type::slot_type;
+    using Request = typename Channel::request_type;
+    using Response = typename Channel::response_type;
+
+    static constexpr bool is_async = !sync_handler<Handler, Request, Response>;
+
+    // The state of one running coroutine invocation. It outlives the
+    // coroutine: the cancellation slot bound to co_spawn's completion refers to it.
+    struct invocation {
+        net::cancellation_signal signal;
+        std::optional<result<Response>> outcome;
+        slot_type* slot = nullptr;
+        time_point started{};
+    };
+
+    // Requests taken per drain before the strand is given back to other work.
+    static constexpr int rounds_per_drain = 16;
+
+public:
+    run_op(std::shared_ptr<Channel> ch, Handler h, Limiter l, CompletionHandler&& done)
+        : run_hooks{&run_op::drain_hook, &run_op::forward_hook, &run_op::shut_down_hook}
+        , ch_(std::move(ch))
+        , handler_(std::move(h))
+        , limiter_(std::move(l))
+        , done_(std::in_place, std::move(done), ch_->executor)
+    {
+    }
+
+    // Called by the initiation; everything else happens on the responder strand.
+    void start(std::shared_ptr<run_op> self)
+    {
+        self_ = self;
+        net::post(ch_->responder_strand, [self = std::move(self)]() noexcept { self->begin(); });
+    }
+
+private:
+    void begin() noexcept
+    {
+        if (ch_->core.closed() || ch_->responder_gone.load()) {
+            finish_run(make_error_code(error::closed));
+            return;
+        }
+        ch_->run = this;
+        ch_->core.set_limit(limiter_.limit());
+        drain();
+    }
+
+    static void drain_hook(run_hooks* h) noexcept { static_cast<run_op*>(h)->drain(); }
+    static void shut_down_hook(run_hooks* h) noexcept
+    {
+        auto* self = static_cast<run_op*>(h);
+        if (!self->finished_)
+            self->finish_run(make_error_code(error::closed));
+    }
+
+    static void forward_hook(run_hooks*, void* p, std::uint32_t tag) noexcept
+    {
+        if constexpr (is_async) {
+            auto* s = static_cast<slot_type*>(p);
+            // run_tag and run_data are the responder's: a slot handed back and
+            // taken again since the cancel shows another tag or no invocation.
+            if (s->run_tag == tag && s->run_data)
+                static_cast<invocation*>(s->run_data)->signal.emit(net::cancellation_type::terminal);
+        } else {
+            (void)p;
+            (void)tag;
+        }
+    }
+
+    void drain() noexcept
+    {
+        if (finished_)
+            return;
+        for (int round = 0; round != rounds_per_drain; ++round) {
+            auto batch = ch_->core.take(limiter_.limit(), clock_type::now());
+            if (batch.done) {
+                finish_run(ch_->responder_gone.load() ? make_error_code(error::closed) : result<void>(boost::outcome_v2::success()));
+                return;
+            }
+            if (batch.count == 0)
+                return;  // idle (the core wakes us) or at the limit (an ending invocation drains again)
+            for (slot_type* s = batch.first; s;) {
+                slot_type* next = s->chain;  // read first: a finished slot may be reused at once
+                invoke(s);
+                s = next;
+            }
+        }
+        // Busy: let other work on the strand run, then carry on.
+        net::post(ch_->responder_strand, [self = this->shared_from_this()]() noexcept { self->drain(); });
+    }
+
+    void invoke(slot_type* s) noexcept
+    {
+        const time_point started = clock_type::now();
+        if constexpr (!is_async) {
+            auto r = invoke_sync<Response>(handler_, core_type::take_request(s));
+            end_invocation(ch_->core, limiter_, s, std::move(r), started, clock_type::now());
+        } else {
+            invocation* inv = nullptr;
+            try {
+                inv = acquire_invocation();
+                inv->slot = s;
+                inv->started = started;
+                s->run_data = inv;
+                net::co_spawn(ch_->responder_strand, run_handler(this->shared_from_this(), inv, core_type::take_request(s)),
+                              net::bind_cancellation_slot(inv->signal.slot(),
+                                                          [self = this->shared_from_this(), inv](std::exception_ptr) noexcept {
+                                                              self->invocation_ended(inv);
+                                                          }));
+            } catch (...) {
+                // std::bad_alloc starting the coroutine: the request fails, the responder goes on.
+                if (inv) {
+                    s->run_data = nullptr;
+                    free_.push_back(std::unique_ptr<invocation>(inv));
+                }
+                end_invocation(ch_->core, limiter_, s, result<Response>(make_error_code(error::handler_failed)),
+                               started, clock_type::now());
+            }
+        }
+    }
+
+    static net::awaitable<void> run_handler(std::shared_ptr<run_op> self, invocation* inv, Request req)
+    {
+        try {
+            inv->outcome.emplace(to_result<Response>(co_await self->handler_(std::move(req))));
+        } catch (...) {
+            inv->outcome.emplace(make_error_code(error::handler_failed));
+        }
+    }
+
+    void invocation_ended(invocation* inv) noexcept
+    {
+        slot_type* s = inv->slot;
+        s->run_data = nullptr;
+        result<Response> r = inv->outcome ? std::move(*inv->outcome) : result<Response>(make_error_code(error::handler_failed));
+        inv->outcome.reset();
+        const time_point started = inv->started;
+        inv->signal.slot().clear();
+        --live_;
+        free_.push_back(std::unique_ptr<invocation>(inv));  // reserved in acquire_invocation(): cannot throw
+        end_invocation(ch_->core, limiter_, s, std::move(r), started, clock_type::now());
+        drain();
+    }
+
+    invocation* acquire_invocation()
+    {
+        if (free_.empty())
+            free_.push_back(std::make_unique<invocation>());
+        invocation* inv = free_.back().release();
+        free_.pop_back();
+        ++live_;
+        free_.reserve(live_ + free_.size());
+        return inv;
+    }
+
+    void finish_run(result<void> r) noexcept
+    {
+        finished_ = true;
+        if (ch_->run == this)
+            ch_->run = nullptr;
+        auto keep = std::move(self_);
+        auto done = std::move(*done_);
+        done_.reset();
+        std::move(done).post(std::move(r));
+    }
+
+    std::shared_ptr<Channel> ch_;
+    Handler handler_;
+    Limiter limiter_;
+    std::optional<handler_holder<CompletionHandler, net::any_io_executor>> done_;
+    std::shared_ptr<run_op> self_;  // the run keeps itself alive until it completes
+    std::vector<std::unique_ptr<invocation>> free_;
+    std::size_t live_ = 0;
+    bool finished_ = false;
+};
+
+template <class Channel>
+struct initiate_run {
+    std::shared_ptr<Channel> ch;
+
+    template <class CompletionHandler, class Handler, class Strategy>
+    void operator()(CompletionHandler&& done, Handler&& h, Strategy&& strategy) const
+    {
+        using limiter_type = decltype(make_limiter(std::forward<Strategy>(strategy)));
+        using op_type = run_op<Channel, std::decay_t<Handler>, limiter_type, std::decay_t<CompletionHandler>>;
+        if (ch->run_started.exchange(true)) {
+            // A channel runs once: after its run it is closed.
+            handler_holder<std::decay_t<CompletionHandler>, net::any_io_executor> holder(std::move(done), ch->executor);
+            std::move(holder).post(result<void>(make_error_code(ch->core.closed() ? error::closed : error::invalid_argument)));
+            return;
+        }
+        auto alloc = op_allocator<op_type>(done);
+        auto op = std::allocate_shared<op_type>(alloc, ch, std::forward<Handler>(h),
+                                                make_limiter(std::forward<Strategy>(strategy)), std::move(done));
+        op->start(op);
+    }
+};
+
+}  // namespace boost::duplex::detail::asio
+
+#endif

@@ -1,0 +1,28 @@
+//
+// Copyright (c) 2026 The Boost.Duplex developers
+//
+// Distributed under the Boost Software License, Version 1.0. (See accompanying
+// file LICENSE_1_0.txt or copy at http://www.boost.org/LICENSE_1_0.txt)
+//
+
+#ifndef BOOST_DUPLEX_DETAIL_CONFIG_HPP
+#define BOOST_DUPLEX_DETAIL_CONFIG_HPP
+
+#include <boost/config.hpp>
+
+// The library's few non-template functions live in src/ (compiled into
+// Boost::duplex). Define BOOST_DUPLEX_HEADER_ONLY to have them inline instead,
+// or include <boost/duplex/src.hpp> in exactly one translation unit.
+#ifdef BOOST_DUPLEX_HEADER_ONLY
+#define BOOST_DUPLEX_DECL inline
+#else
+#define BOOST_DUPLEX_DECL
+#endif
+
+#if defined(BOOST_DUPLEX_ENABLE_ASSERT_HANDLER) || !defined(NDEBUG)
+#define BOOST_DUPLEX_ASSERT(expr) BOOST_ASSERT(expr)
+#else
+#define BOOST_DUPLEX_ASSERT(expr) ((void)0)
+#endif
+
+#endif

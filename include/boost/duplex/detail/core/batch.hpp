@@ -1,0 +1,276 @@
+//
+// Copyright (c) 2026 The Boost.Duplex developers
+//
+// Distributed under the Boost Software License, Version 1.0. (See accompanying
+// file LICENSE_1_0.txt or copy at http://www.boost.org/LICENSE_1_0.txt)
+//
+
+#ifndef BOOST_DUPLEX_DETAIL_CORE_BATCH_HPP
+#define BOOST_DUPLEX_DETAIL_CORE_BATCH_HPP
+
+#include <boost/duplex/detail/core/channel_core.hpp>
+#include <boost/duplex/error.hpp>
+
+#include <boost/system/errc.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace boost::duplex::detail {
+
+// What a batch completes with: fail-fast gives every response or the first
+// error; settled gives one result per request.
+template <class Response, bool Settled>
+using batch_value_t = std::conditional_t<Settled, std::vector<result<Response>>, result<std::vector<Response>>>;
+
+// The backend-independent part of a batch: at most `concurrency` requests
+// outstanding, each submitted to the core as the previous ones end, results
+// kept in input order, fail-fast (the first error stops the batch and cancels
+// its other requests, terminally) or settled (every request ends on its own).
+//
+// Sub-requests end on any thread (the responder, the timer, a canceller), so
+// the batch keeps its own small lock. Only one thread at a time submits: a
+// completion that arrives while another thread is submitting leaves the
+// submitting to it, which keeps the stack flat when many requests end at once
+// (e.g. a closed channel failing each submit immediately).
+//
+// Derived provides `void apply(effects)` (carry out the core's effects),
+// `void forward(typename Core::cancel_outcome)` (pass a cancellation on to a
+// running handler) and `void on_done() noexcept` (called once, after every
+// sub-request ended).
+template <class Core, class Source, bool Settled, class Derived>
+class batch_engine {
+    using Request = typename Core::request_type;
+    using Response = typename Core::response_type;
+    using element_type = std::conditional_t<Settled, result<Response>, Response>;
+
+    struct sub final : waiter<Response> {
+        explicit sub(batch_engine* b) noexcept : waiter<Response>(&sub::on_complete), batch(b) {}
+
+        static void on_complete(waiter<Response>* w, result<Response>&& r) noexcept
+        {
+            auto* s = static_cast<sub*>(w);
+            s->batch->sub_done(s, std::move(r));
+        }
+
+        batch_engine* batch;
+        std::size_t index = 0;
+        slot_key key{};
+        bool active = false;
+        sub* next_idle = nullptr;
+    };
+
+public:
+    template <class Range>
+    batch_engine(Core& core, Range&& range, std::size_t concurrency, std::optional<duration> batch_timeout,
+                 time_point now)
+        : core_(core)
+        , source_(std::forward<Range>(range))
+        , concurrency_(concurrency)
+        , deadline_(batch_timeout ? std::optional<time_point>(deadline_after(now, *batch_timeout)) : std::nullopt)
+        , results_(source_.size())
+    {
+    }
+
+    batch_engine(const batch_engine&) = delete;
+    batch_engine& operator=(const batch_engine&) = delete;
+
+    // Starts submitting. on_done() may run before this returns (an empty
+    // batch, concurrency 0, or every request failing at once).
+    void start() { pump(); }
+
+    // Stops submitting and cancels the outstanding requests: all of them when
+    // `terminal`, otherwise only those not yet handed to the handler.
+    void cancel(bool terminal)
+    {
+        std::vector<slot_key> keys;
+        {
+            std::lock_guard lock(mutex_);
+            if (done_)
+                return;
+            stopping_ = true;
+            cancelled_ = true;
+            keys = active_keys();
+        }
+        for (auto k : keys)
+            derived().forward(core_.cancel(k, terminal));
+        pump();
+    }
+
+    // The batch's value, once on_done() was called.
+    batch_value_t<Response, Settled> take_value()
+    {
+        const error failed_unsent = cancelled_ ? error::cancelled : error::invalid_argument;
+        if constexpr (Settled) {
+            std::vector<result<Response>> out;
+            out.reserve(results_.size());
+            for (auto& r : results_)
+                out.push_back(r ? std::move(*r) : result<Response>(make_error_code(failed_unsent)));
+            return out;
+        } else {
+            if (failure_)
+                return failure_;
+            if (concurrency_ == 0 && !results_.empty())
+                return make_error_code(error::invalid_argument);
+            std::vector<Response> out;
+            out.reserve(results_.size());
+            for (auto& r : results_) {
+                if (!r)
+                    return make_error_code(failed_unsent);
+                out.push_back(std::move(*r));
+            }
+            return out;
+        }
+    }
+
+private:
+    Derived& derived() noexcept { return static_cast<Derived&>(*this); }
+
+    std::vector<slot_key> active_keys() const
+    {
+        std::vector<slot_key> keys;
+        for (auto& s : subs_)
+            if (s->active)
+                keys.push_back(s->key);
+        return keys;
+    }
+
+    void sub_done(sub* s, result<Response>&& r) noexcept
+    {
+        std::vector<slot_key> to_cancel;
+        {
+            std::lock_guard lock(mutex_);
+            if constexpr (Settled) {
+                results_[s->index].emplace(std::move(r));
+            } else if (r) {
+                results_[s->index].emplace(std::move(r).assume_value());
+            } else if (!failure_) {
+                failure_ = r.error();
+                stopping_ = true;
+                s->active = false;
+                to_cancel = active_keys();  // may throw std::bad_alloc: then they end on their own
+            }
+            s->active = false;
+            s->next_idle = idle_;
+            idle_ = s;
+            --outstanding_;
+        }
+        for (auto k : to_cancel)
+            derived().forward(core_.cancel(k, true));
+        pump();
+    }
+
+    void pump() noexcept
+    {
+        {
+            std::lock_guard lock(mutex_);
+            if (pumping_) {
+                again_ = true;
+                return;
+            }
+            pumping_ = true;
+        }
+        for (;;) {
+            sub* s = nullptr;
+            {
+                std::lock_guard lock(mutex_);
+                if (concurrency_ == 0)
+                    stopping_ = true;
+                if (stopping_ || next_ == results_.size() || outstanding_ >= concurrency_) {
+                    if (again_) {
+                        again_ = false;
+                        continue;
+                    }
+                    pumping_ = false;
+                    if (outstanding_ != 0 || done_ || !(stopping_ || next_ == results_.size()))
+                        return;
+                    done_ = true;
+                } else {
+                    s = idle_sub();
+                    s->index = next_++;
+                    ++outstanding_;
+                }
+            }
+            if (!s) {
+                derived().on_done();
+                return;
+            }
+            submit(s);
+        }
+    }
+
+    sub* idle_sub()
+    {
+        if (sub* s = idle_) {
+            idle_ = s->next_idle;
+            return s;
+        }
+        subs_.push_back(std::make_unique<sub>(this));
+        return subs_.back().get();
+    }
+
+    // Submits the request of index s->index. Where that throws (the request's
+    // copy, or std::bad_alloc), the request ends with not_enough_memory or
+    // invalid_argument (a request that could not be made from its element)
+    // rather than taking the process down: this runs inside completions,
+    // which must not throw.
+    void submit(sub* s) noexcept
+    {
+        const time_point now = clock_type::now();
+        typename Core::slot_type* slot = nullptr;
+        std::optional<Request> req;
+        try {
+            req.emplace(source_.next());
+            slot = core_.prepare();
+        } catch (const std::bad_alloc&) {
+            sub_done(s, make_error_code(boost::system::errc::not_enough_memory));
+            return;
+        } catch (...) {
+            sub_done(s, make_error_code(error::invalid_argument));
+            return;
+        }
+        {
+            std::lock_guard lock(mutex_);
+            s->key = core_.key_of(slot);
+            s->active = !stopping_;
+        }
+        // A cancel that raced with the lines above finds the prepared slot and
+        // marks it, so submit() completes it as cancelled.
+        if (!s->active)
+            core_.cancel(s->key, false);
+        const time_point deadline = deadline_ ? *deadline_ : deadline_after(now, core_.options().timeout);
+        try {
+            derived().apply(core_.submit(slot, std::move(*req), deadline, *s, now));
+        } catch (...) {
+            sub_done(s, make_error_code(boost::system::errc::not_enough_memory));
+        }
+    }
+
+    Core& core_;
+    Source source_;
+    const std::size_t concurrency_;
+    const std::optional<time_point> deadline_;
+    std::vector<std::optional<element_type>> results_;
+    std::vector<std::unique_ptr<sub>> subs_;
+
+    std::mutex mutex_;
+    sub* idle_ = nullptr;
+    std::size_t next_ = 0;
+    std::size_t outstanding_ = 0;
+    boost::system::error_code failure_;
+    bool stopping_ = false;
+    bool cancelled_ = false;
+    bool pumping_ = false;
+    bool again_ = false;
+    bool done_ = false;
+};
+
+}  // namespace boost::duplex::detail
+
+#endif

@@ -1,0 +1,95 @@
+//
+// Copyright (c) 2026 The Boost.Duplex developers
+//
+// Distributed under the Boost Software License, Version 1.0. (See accompanying
+// file LICENSE_1_0.txt or copy at http://www.boost.org/LICENSE_1_0.txt)
+//
+
+#ifndef BOOST_DUPLEX_DETAIL_CORE_DEADLINE_HEAP_HPP
+#define BOOST_DUPLEX_DETAIL_CORE_DEADLINE_HEAP_HPP
+
+#include <boost/duplex/detail/core/slot.hpp>
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+namespace boost::duplex::detail {
+
+// A binary min-heap of slots by deadline that knows each slot's position, so a
+// request that ends early leaves the heap at once (no tombstones piling up for
+// the length of a timeout). Its vector keeps its capacity: no allocation per
+// request once warm.
+template <class Slot>
+class deadline_heap {
+public:
+    bool empty() const noexcept { return v_.empty(); }
+    std::size_t size() const noexcept { return v_.size(); }
+    Slot* top() const noexcept { return v_.front(); }
+
+    void push(Slot* s)
+    {
+        v_.push_back(s);
+        s->heap_pos = static_cast<std::uint32_t>(v_.size() - 1);
+        up(s->heap_pos);
+    }
+
+    void erase(Slot* s) noexcept
+    {
+        const std::uint32_t i = s->heap_pos;
+        if (i == Slot::npos)
+            return;
+        s->heap_pos = Slot::npos;
+        Slot* last = v_.back();
+        v_.pop_back();
+        if (last == s)
+            return;
+        v_[i] = last;
+        last->heap_pos = i;
+        if (i > 0 && less(i, (i - 1) / 2))
+            up(i);
+        else
+            down(i);
+    }
+
+private:
+    bool less(std::uint32_t a, std::uint32_t b) const noexcept { return v_[a]->deadline < v_[b]->deadline; }
+
+    void swap_at(std::uint32_t a, std::uint32_t b) noexcept
+    {
+        std::swap(v_[a], v_[b]);
+        v_[a]->heap_pos = a;
+        v_[b]->heap_pos = b;
+    }
+
+    void up(std::uint32_t i) noexcept
+    {
+        while (i > 0 && less(i, (i - 1) / 2)) {
+            swap_at(i, (i - 1) / 2);
+            i = (i - 1) / 2;
+        }
+    }
+
+    void down(std::uint32_t i) noexcept
+    {
+        const auto n = static_cast<std::uint32_t>(v_.size());
+        for (;;) {
+            std::uint32_t m = i;
+            const std::uint32_t l = 2 * i + 1, r = l + 1;
+            if (l < n && less(l, m))
+                m = l;
+            if (r < n && less(r, m))
+                m = r;
+            if (m == i)
+                return;
+            swap_at(i, m);
+            i = m;
+        }
+    }
+
+    std::vector<Slot*> v_;
+};
+
+}  // namespace boost::duplex::detail
+
+#endif

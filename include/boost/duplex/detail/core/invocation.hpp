@@ -1,0 +1,80 @@
+//
+// Copyright (c) 2026 The Boost.Duplex developers
+//
+// Distributed under the Boost Software License, Version 1.0. (See accompanying
+// file LICENSE_1_0.txt or copy at http://www.boost.org/LICENSE_1_0.txt)
+//
+
+#ifndef BOOST_DUPLEX_DETAIL_CORE_INVOCATION_HPP
+#define BOOST_DUPLEX_DETAIL_CORE_INVOCATION_HPP
+
+#include <boost/duplex/detail/core/slot.hpp>
+#include <boost/duplex/error.hpp>
+
+#include <chrono>
+#include <concepts>
+#include <exception>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+namespace boost::duplex::detail {
+
+template <class T>
+struct is_result : std::false_type {};
+template <class T>
+struct is_result<result<T>> : std::true_type {};
+
+// Turns what a handler returned (a Response, something convertible to it, or
+// a result<Response>) into result<Response>.
+template <class Response, class R>
+result<Response> to_result(R&& r)
+{
+    if constexpr (std::is_same_v<std::decay_t<R>, result<Response>>)
+        return std::forward<R>(r);
+    else
+        return result<Response>(boost::outcome_v2::in_place_type<Response>, std::forward<R>(r));
+}
+
+// A synchronous handler: Response(Request) or result<Response>(Request).
+template <class Handler, class Request, class Response>
+concept sync_handler = std::invocable<Handler&, Request&&> &&
+                       (std::convertible_to<std::invoke_result_t<Handler&, Request&&>, Response> ||
+                        std::same_as<std::invoke_result_t<Handler&, Request&&>, result<Response>>);
+
+// Runs a synchronous handler. An exception becomes error::handler_failed, so
+// that it never crosses the channel; std::bad_alloc is no exception to that,
+// since the responder must go on serving.
+template <class Response, class Handler, class Request>
+result<Response> invoke_sync(Handler& h, Request&& req) noexcept
+{
+    try {
+        return to_result<Response>(h(std::forward<Request>(req)));
+    } catch (...) {
+        return make_error_code(error::handler_failed);
+    }
+}
+
+// Reports the end of one handler invocation to the core and to the limiter.
+// The limiter hears `ok == false` when the handler failed or the request's
+// deadline passed before the handler ended; a request cancelled or closed
+// meanwhile is no sign of overload and counts as ok.
+template <class Core, class Limiter, class Response>
+void end_invocation(Core& core, Limiter& limiter, typename Core::slot_type* s, result<Response>&& r,
+                    time_point started, time_point now)
+{
+    const bool value = r.has_value();
+    const bool late = now >= s->deadline;  // read before finish() hands the slot back
+    const run_outcome how = core.finish(s, std::move(r));
+    bool ok;
+    switch (how) {
+    case run_outcome::delivered: ok = value && !late; break;
+    case run_outcome::timed_out: ok = false; break;
+    default: ok = true; break;
+    }
+    limiter.on_complete(std::chrono::duration_cast<std::chrono::nanoseconds>(now - started), ok);
+}
+
+}  // namespace boost::duplex::detail
+
+#endif

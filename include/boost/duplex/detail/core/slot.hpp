@@ -1,0 +1,163 @@
+//
+// Copyright (c) 2026 The Boost.Duplex developers
+//
+// Distributed under the Boost Software License, Version 1.0. (See accompanying
+// file LICENSE_1_0.txt or copy at http://www.boost.org/LICENSE_1_0.txt)
+//
+
+#ifndef BOOST_DUPLEX_DETAIL_CORE_SLOT_HPP
+#define BOOST_DUPLEX_DETAIL_CORE_SLOT_HPP
+
+#include <boost/duplex/detail/core/slab.hpp>
+#include <boost/duplex/error.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <utility>
+
+namespace boost::duplex::detail {
+
+using clock_type = std::chrono::steady_clock;
+using time_point = clock_type::time_point;
+using duration = clock_type::duration;
+
+// The absolute deadline of a request made at `now` with `timeout`, saturating
+// at time_point::max() (which means no deadline).
+inline time_point deadline_after(time_point now, duration timeout) noexcept
+{
+    if (timeout == duration::max() || timeout > time_point::max() - now)
+        return time_point::max();
+    return now + timeout;
+}
+
+// Who is told when a request ends. The backend derives from it; the core calls
+// complete() exactly once per admitted waiter, never while holding its lock.
+template <class Response>
+class waiter {
+public:
+    void complete(result<Response>&& r) noexcept { fn_(this, std::move(r)); }
+
+protected:
+    using fn_type = void (*)(waiter*, result<Response>&&) noexcept;
+    explicit waiter(fn_type fn) noexcept : fn_(fn) {}
+    ~waiter() = default;
+
+private:
+    fn_type fn_;
+};
+
+// Storage for one T, constructed and destroyed by hand.
+template <class T>
+class manual {
+public:
+    template <class... Args>
+    void emplace(Args&&... args)
+    {
+        ::new (static_cast<void*>(&storage_)) T(std::forward<Args>(args)...);
+    }
+    void destroy() noexcept { std::destroy_at(get()); }
+    T* get() noexcept { return std::launder(reinterpret_cast<T*>(&storage_)); }
+
+private:
+    alignas(T) unsigned char storage_[sizeof(T)];
+};
+
+// How a request ended before its handler's result could be delivered.
+enum class run_outcome : unsigned char {
+    delivered,  // the result reached the client
+    timed_out,  // the request had already timed out: the result was dropped
+    cancelled,  // the request had already been cancelled: the result was dropped
+    closed      // the channel had already been closed: the result was dropped
+};
+
+enum class slot_state : unsigned char {
+    free,          // in the table's free list, or prepared and not yet submitted
+    waiting_room,  // holds a request, waits for room in the queue
+    queued,        // holds a request, in the queue
+    running,       // handed to the responder; its waiter waits for the result
+    abandoned      // handed to the responder; its waiter has already been completed
+};
+
+// The key a client holds for its pending request: the slot's index and the
+// generation the slot had when it was given out. Every completion bumps the
+// generation, so a stale key never reaches a newer request in the same slot.
+struct slot_key {
+    std::uint32_t index = 0;
+    std::uint32_t generation = 0;
+};
+
+template <class Slot>
+struct list_links {
+    Slot* prev = nullptr;
+    Slot* next = nullptr;
+};
+
+// One pending request. Fields marked (L) are read and written only under the
+// channel's lock; the others belong to whoever holds the slot at the time.
+template <class Request, class Response>
+struct slot : slab_hook {
+    std::uint32_t generation = 0;         // (L)
+    slot_state state = slot_state::free;  // (L)
+    run_outcome end_reason{};             // (L) why an abandoned slot ended
+    bool cancel_requested = false;        // (L) a cancel came between prepare and submit
+    std::uint32_t heap_pos = npos;        // (L) position in the deadline heap, npos when not in it
+    list_links<slot> link;                // (L) the queue or the room list
+    list_links<slot> run_link;            // (L) the list of running slots
+    slot* chain = nullptr;                // a batch handed out by take(), or slots to reclaim
+    time_point deadline{};
+    waiter<Response>* owner = nullptr;
+    manual<Request> request;           // constructed while waiting_room, queued, or running until taken
+
+    // Owned by the responder while the slot is running or abandoned.
+    void* run_data = nullptr;
+    std::uint32_t run_tag = 0;
+
+    static constexpr std::uint32_t npos = UINT32_MAX;
+};
+
+// An intrusive FIFO of slots, linked through the member Links.
+template <class Slot, list_links<Slot> Slot::*Links>
+class slot_list {
+public:
+    bool empty() const noexcept { return head_ == nullptr; }
+    std::size_t size() const noexcept { return size_; }
+    Slot* front() const noexcept { return head_; }
+
+    void push_back(Slot* s) noexcept
+    {
+        (s->*Links).prev = tail_;
+        (s->*Links).next = nullptr;
+        (tail_ ? (tail_->*Links).next : head_) = s;
+        tail_ = s;
+        ++size_;
+    }
+
+    void erase(Slot* s) noexcept
+    {
+        auto& l = s->*Links;
+        (l.prev ? (l.prev->*Links).next : head_) = l.next;
+        (l.next ? (l.next->*Links).prev : tail_) = l.prev;
+        l.prev = l.next = nullptr;
+        --size_;
+    }
+
+    Slot* pop_front() noexcept
+    {
+        Slot* s = head_;
+        if (s)
+            erase(s);
+        return s;
+    }
+
+private:
+    Slot* head_ = nullptr;
+    Slot* tail_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+}  // namespace boost::duplex::detail
+
+#endif
