@@ -226,6 +226,14 @@ public:
         return next;
     }
 
+    // The earliest deadline of any pending request (time_point::max() for none),
+    // for a backend that drives expiry from its own timed waits.
+    time_point earliest_deadline() const noexcept
+    {
+        std::lock_guard lock(mutex_);
+        return heap_.empty() ? time_point::max() : heap_.top()->deadline;
+    }
+
     // The deadline the timer must wait for, recorded as armed.
     time_point next_deadline() noexcept
     {

@@ -55,10 +55,11 @@ result<Response> invoke_sync(Handler& h, Request&& req) noexcept
     }
 }
 
-// Reports the end of one handler invocation to the core and to the limiter.
-// The limiter hears `ok == false` when the handler failed or the request's
-// deadline passed before the handler ended; a request cancelled or closed
-// meanwhile is no sign of overload and counts as ok.
+// Reports the end of one handler invocation to the core (which delivers or
+// drops the result) and then to the limiter. The limiter hears
+// `ok == false` when the handler failed or the request's deadline passed
+// before the handler ended; a request cancelled or closed meanwhile is no sign
+// of overload and counts as ok.
 template <class Core, class Limiter, class Response>
 void end_invocation(Core& core, Limiter& limiter, typename Core::slot_type* s, result<Response>&& r,
                     time_point started, time_point now)

@@ -13,6 +13,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <type_traits>
 #include <utility>
 
 namespace boost::duplex::detail {
@@ -85,6 +88,31 @@ public:
     void on_complete(std::chrono::nanoseconds latency, bool ok) { l_.on_complete(latency, ok); }
 
 private:
+    L l_;
+};
+
+// A limiter shared by handler invocations that may end on several threads at
+// once (fibers migrated by a work-sharing scheduler). The lock is held only
+// for the limiter's own call, which never waits.
+template <class L>
+class locked_limiter {
+public:
+    explicit locked_limiter(L l) : l_(std::move(l)) {}
+
+    std::size_t limit()
+    {
+        std::lock_guard lock(mutex_);
+        return l_.limit();
+    }
+
+    void on_complete(std::chrono::nanoseconds latency, bool ok)
+    {
+        std::lock_guard lock(mutex_);
+        l_.on_complete(latency, ok);
+    }
+
+private:
+    std::mutex mutex_;
     L l_;
 };
 

@@ -1,0 +1,89 @@
+//
+// Copyright (c) 2026 The Boost.Duplex developers
+//
+// Distributed under the Boost Software License, Version 1.0. (See accompanying
+// file LICENSE_1_0.txt or copy at http://www.boost.org/LICENSE_1_0.txt)
+//
+
+#ifndef BOOST_DUPLEX_FIBER_CLIENT_HPP
+#define BOOST_DUPLEX_FIBER_CLIENT_HPP
+
+#include <boost/duplex/detail/fiber/channel.hpp>
+#include <boost/duplex/error.hpp>
+#include <boost/duplex/options.hpp>
+#include <boost/duplex/storage.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <utility>
+#include <vector>
+
+namespace boost::duplex {
+
+template <class Request, class Response, class Storage>
+class fiber_responder;
+
+/// The client end of a Boost.Fiber duplex channel.
+///
+/// Copyable; usable from any fiber on any thread, including a thread's main
+/// context (a plain thread that never started a fiber: its calls block the
+/// thread). Each call blocks only the calling fiber; every other fiber on the
+/// thread keeps running. The responder's run ends by itself once every copy
+/// is gone and every accepted request has been answered. A moved-from client
+/// may only be destroyed or assigned to.
+template <class Request, class Response, class Storage = sharded_slab>
+class fiber_client {
+public:
+    using request_type = Request;
+    using response_type = Response;
+
+    fiber_client(const fiber_client& other) noexcept;
+    fiber_client(fiber_client&& other) noexcept = default;
+    fiber_client& operator=(const fiber_client& other) noexcept;
+    fiber_client& operator=(fiber_client&& other) noexcept;
+    ~fiber_client();
+
+    /// Sends `req` with the channel's default timeout and waits for its result:
+    /// the handler's response or error, or `error::timeout`, `closed` or `queue_full`.
+    result<Response> request(Request req);
+
+    /// Sends `req` with its own deadline, `timeout` from now.
+    /// `duration::max()` means no deadline; zero or less times out at once.
+    result<Response> request(Request req, std::chrono::steady_clock::duration timeout);
+
+    /// Sends every request of `reqs`, at most `concurrency` outstanding at
+    /// once, each with the default timeout; the responses in input order, or
+    /// the first error (the batch's other requests are then cancelled: those
+    /// still queued never reach the handler). `concurrency == 0` gives
+    /// `error::invalid_argument`; an empty range, an empty vector.
+    template <class Range>
+    result<std::vector<Response>> request_batch(Range&& reqs, std::size_t concurrency);
+
+    /// As above, with one deadline for the whole batch, `timeout` from now.
+    template <class Range>
+    result<std::vector<Response>> request_batch(Range&& reqs, std::size_t concurrency,
+                                                std::chrono::steady_clock::duration timeout);
+
+    /// Sends every request of `reqs`, at most `concurrency` outstanding at
+    /// once, and lets each one settle; one result per request, in input
+    /// order (with `concurrency == 0`, every one is `error::invalid_argument`).
+    template <class Range>
+    std::vector<result<Response>> request_batch_settled(Range&& reqs, std::size_t concurrency);
+
+private:
+    using channel_type = detail::fiber::channel<Request, Response, Storage>;
+
+    template <class Req, class Resp, class S>
+    friend std::pair<fiber_client<Req, Resp, S>, fiber_responder<Req, Resp, S>> make_fiber_channel(channel_options);
+
+    explicit fiber_client(std::shared_ptr<channel_type> ch) noexcept;
+
+    std::shared_ptr<channel_type> ch_;
+};
+
+}  // namespace boost::duplex
+
+#include <boost/duplex/impl/fiber_client.hpp>
+
+#endif
