@@ -9,6 +9,7 @@
 #define BOOST_DUPLEX_ASIO_CLIENT_HPP
 
 #include <boost/duplex/detail/asio/channel.hpp>
+#include <boost/duplex/detail/client_ref.hpp>
 #include <boost/duplex/error.hpp>
 #include <boost/duplex/storage.hpp>
 
@@ -39,11 +40,11 @@ public:
     using request_type = Request;
     using response_type = Response;
 
-    asio_client(const asio_client& other) noexcept;
-    asio_client(asio_client&& other) noexcept = default;
-    asio_client& operator=(const asio_client& other) noexcept;
-    asio_client& operator=(asio_client&& other) noexcept;
-    ~asio_client();
+    asio_client(const asio_client&) noexcept = default;
+    asio_client(asio_client&&) noexcept = default;
+    asio_client& operator=(const asio_client&) noexcept = default;
+    asio_client& operator=(asio_client&&) noexcept = default;
+    ~asio_client() = default;
 
     /// The channel's executor: completion handlers without an associated
     /// executor of their own run there.
@@ -96,13 +97,13 @@ private:
     friend std::pair<asio_client<Req, Resp, S>, asio_responder<Req, Resp, S>> make_asio_channel(const Executor&,
                                                                                                   channel_options);
 
-    explicit asio_client(std::shared_ptr<channel_type> ch) noexcept;
+    explicit asio_client(std::shared_ptr<channel_type> ch) noexcept : ch_(std::move(ch)) {}
 
     template <bool Settled, class Range, class CompletionToken>
     auto batch(Range&& reqs, std::size_t concurrency, std::optional<std::chrono::steady_clock::duration> timeout,
                CompletionToken&& token);
 
-    std::shared_ptr<channel_type> ch_;
+    detail::client_ref<channel_type> ch_;
 };
 
 }  // namespace boost::duplex

@@ -9,6 +9,7 @@
 #define BOOST_DUPLEX_FIBER_CLIENT_HPP
 
 #include <boost/duplex/detail/fiber/channel.hpp>
+#include <boost/duplex/detail/client_ref.hpp>
 #include <boost/duplex/error.hpp>
 #include <boost/duplex/options.hpp>
 #include <boost/duplex/storage.hpp>
@@ -38,11 +39,11 @@ public:
     using request_type = Request;
     using response_type = Response;
 
-    fiber_client(const fiber_client& other) noexcept;
-    fiber_client(fiber_client&& other) noexcept = default;
-    fiber_client& operator=(const fiber_client& other) noexcept;
-    fiber_client& operator=(fiber_client&& other) noexcept;
-    ~fiber_client();
+    fiber_client(const fiber_client&) noexcept = default;
+    fiber_client(fiber_client&&) noexcept = default;
+    fiber_client& operator=(const fiber_client&) noexcept = default;
+    fiber_client& operator=(fiber_client&&) noexcept = default;
+    ~fiber_client() = default;
 
     /// Sends `req` with the channel's default timeout and waits for its result:
     /// the handler's response or error, or `error::timeout`, `closed` or `queue_full`.
@@ -77,9 +78,9 @@ private:
     template <class Req, class Resp, class S>
     friend std::pair<fiber_client<Req, Resp, S>, fiber_responder<Req, Resp, S>> make_fiber_channel(channel_options);
 
-    explicit fiber_client(std::shared_ptr<channel_type> ch) noexcept;
+    explicit fiber_client(std::shared_ptr<channel_type> ch) noexcept : ch_(std::move(ch)) {}
 
-    std::shared_ptr<channel_type> ch_;
+    detail::client_ref<channel_type> ch_;
 };
 
 }  // namespace boost::duplex

@@ -19,10 +19,10 @@
 #define BOOST_DUPLEX_DECL
 #endif
 
-#if defined(BOOST_DUPLEX_ENABLE_ASSERT_HANDLER) || !defined(NDEBUG)
+#include <boost/assert.hpp>
+
+// Preconditions (a moved-from client or responder used, a fiber responder
+// destroyed under its own run) are checked in debug builds only.
 #define BOOST_DUPLEX_ASSERT(expr) BOOST_ASSERT(expr)
-#else
-#define BOOST_DUPLEX_ASSERT(expr) ((void)0)
-#endif
 
 #endif

@@ -20,46 +20,8 @@
 namespace boost::duplex {
 
 template <class Request, class Response, class Storage>
-asio_client<Request, Response, Storage>::asio_client(std::shared_ptr<channel_type> ch) noexcept : ch_(std::move(ch))
-{
-    ch_->core.attach_client();
-}
-
-template <class Request, class Response, class Storage>
-asio_client<Request, Response, Storage>::asio_client(const asio_client& other) noexcept : ch_(other.ch_)
-{
-    if (ch_)
-        ch_->core.attach_client();
-}
-
-template <class Request, class Response, class Storage>
-auto asio_client<Request, Response, Storage>::operator=(const asio_client& other) noexcept -> asio_client&
-{
-    asio_client tmp(other);
-    return *this = std::move(tmp);
-}
-
-template <class Request, class Response, class Storage>
-auto asio_client<Request, Response, Storage>::operator=(asio_client&& other) noexcept -> asio_client&
-{
-    if (this != &other) {
-        asio_client old(std::move(*this));
-        ch_ = std::move(other.ch_);
-    }
-    return *this;
-}
-
-template <class Request, class Response, class Storage>
-asio_client<Request, Response, Storage>::~asio_client()
-{
-    if (ch_)
-        ch_->apply(ch_->core.detach_client());
-}
-
-template <class Request, class Response, class Storage>
 auto asio_client<Request, Response, Storage>::get_executor() const noexcept -> executor_type
 {
-    BOOST_DUPLEX_ASSERT(ch_);
     return ch_->executor;
 }
 
@@ -67,7 +29,6 @@ template <class Request, class Response, class Storage>
 template <class CompletionToken>
 auto asio_client<Request, Response, Storage>::async_request(Request req, CompletionToken&& token)
 {
-    BOOST_DUPLEX_ASSERT(ch_);
     return async_request(std::move(req), ch_->core.options().timeout, std::forward<CompletionToken>(token));
 }
 
@@ -76,9 +37,8 @@ template <class CompletionToken>
 auto asio_client<Request, Response, Storage>::async_request(Request req, std::chrono::steady_clock::duration timeout,
                                                             CompletionToken&& token)
 {
-    BOOST_DUPLEX_ASSERT(ch_);
     return boost::asio::async_initiate<CompletionToken, void(result<Response>)>(
-        detail::asio::initiate_request<channel_type>{ch_}, token, std::move(req), timeout);
+        detail::asio::initiate_request<channel_type>{ch_.shared()}, token, std::move(req), timeout);
 }
 
 template <class Request, class Response, class Storage>
@@ -87,10 +47,9 @@ auto asio_client<Request, Response, Storage>::batch(Range&& reqs, std::size_t co
                                                     std::optional<std::chrono::steady_clock::duration> timeout,
                                                     CompletionToken&& token)
 {
-    BOOST_DUPLEX_ASSERT(ch_);
     using signature = void(detail::batch_value_t<Response, Settled>);
     return boost::asio::async_initiate<CompletionToken, signature>(
-        detail::asio::initiate_batch<channel_type, Settled>{ch_}, token,
+        detail::asio::initiate_batch<channel_type, Settled>{ch_.shared()}, token,
         detail::asio::range_ref<Range>{std::forward<Range>(reqs)}, concurrency, timeout);
 }
 

@@ -17,46 +17,8 @@
 namespace boost::duplex {
 
 template <class Request, class Response, class Storage>
-fiber_client<Request, Response, Storage>::fiber_client(std::shared_ptr<channel_type> ch) noexcept : ch_(std::move(ch))
-{
-    ch_->core.attach_client();
-}
-
-template <class Request, class Response, class Storage>
-fiber_client<Request, Response, Storage>::fiber_client(const fiber_client& other) noexcept : ch_(other.ch_)
-{
-    if (ch_)
-        ch_->core.attach_client();
-}
-
-template <class Request, class Response, class Storage>
-auto fiber_client<Request, Response, Storage>::operator=(const fiber_client& other) noexcept -> fiber_client&
-{
-    fiber_client tmp(other);
-    return *this = std::move(tmp);
-}
-
-template <class Request, class Response, class Storage>
-auto fiber_client<Request, Response, Storage>::operator=(fiber_client&& other) noexcept -> fiber_client&
-{
-    if (this != &other) {
-        fiber_client old(std::move(*this));
-        ch_ = std::move(other.ch_);
-    }
-    return *this;
-}
-
-template <class Request, class Response, class Storage>
-fiber_client<Request, Response, Storage>::~fiber_client()
-{
-    if (ch_)
-        ch_->apply(ch_->core.detach_client());
-}
-
-template <class Request, class Response, class Storage>
 result<Response> fiber_client<Request, Response, Storage>::request(Request req)
 {
-    BOOST_DUPLEX_ASSERT(ch_);
     return detail::fiber::request(*ch_, std::move(req), ch_->core.options().timeout);
 }
 
@@ -64,7 +26,6 @@ template <class Request, class Response, class Storage>
 result<Response> fiber_client<Request, Response, Storage>::request(Request req,
                                                                    std::chrono::steady_clock::duration timeout)
 {
-    BOOST_DUPLEX_ASSERT(ch_);
     return detail::fiber::request(*ch_, std::move(req), timeout);
 }
 
@@ -73,7 +34,6 @@ template <class Range>
 result<std::vector<Response>> fiber_client<Request, Response, Storage>::request_batch(Range&& reqs,
                                                                                       std::size_t concurrency)
 {
-    BOOST_DUPLEX_ASSERT(ch_);
     return detail::fiber::request_batch<channel_type, false>(*ch_, std::forward<Range>(reqs), concurrency, std::nullopt);
 }
 
@@ -82,7 +42,6 @@ template <class Range>
 result<std::vector<Response>> fiber_client<Request, Response, Storage>::request_batch(
     Range&& reqs, std::size_t concurrency, std::chrono::steady_clock::duration timeout)
 {
-    BOOST_DUPLEX_ASSERT(ch_);
     return detail::fiber::request_batch<channel_type, false>(*ch_, std::forward<Range>(reqs), concurrency, timeout);
 }
 
@@ -91,7 +50,6 @@ template <class Range>
 std::vector<result<Response>> fiber_client<Request, Response, Storage>::request_batch_settled(Range&& reqs,
                                                                                               std::size_t concurrency)
 {
-    BOOST_DUPLEX_ASSERT(ch_);
     return detail::fiber::request_batch<channel_type, true>(*ch_, std::forward<Range>(reqs), concurrency, std::nullopt);
 }
 
