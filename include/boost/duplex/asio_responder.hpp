@@ -58,7 +58,8 @@ public:
     /// running at once (coroutine handlers interleave at their suspension points).
     /// A throwing handler yields `error::handler_failed` for its request.
     ///
-    /// `strategy` is `fixed_concurrency`, `dynamic_concurrency` or a user limiter.
+    /// `strategy` is `fixed_concurrency`, `dynamic_concurrency`, `aimd_concurrency`
+    /// or a user limiter (see <boost/duplex/concurrency.hpp>).
     ///
     /// Completion signature: `void(result<void>)`. A channel runs once: a
     /// second call completes with `error::closed` (after the first run ended)

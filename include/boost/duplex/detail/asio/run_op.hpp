@@ -154,6 +154,7 @@ private:
 
     void invoke(slot_type* s) noexcept
     {
+        limiter_.on_start();
         const time_point started = clock_type::now();
         if constexpr (!is_async) {
             auto r = invoke_sync<Response>(handler_, core_type::take_request(s));

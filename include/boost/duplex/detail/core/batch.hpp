@@ -97,10 +97,11 @@ public:
             stopping_ = true;
             cancelled_ = true;
             keys = active_keys();
+            ++busy_;
         }
         for (auto k : keys)
             derived().forward(core_.cancel(k, terminal));
-        pump();
+        release_busy();
     }
 
     // The batch's value, once on_done() was called.
@@ -141,9 +142,22 @@ private:
         return keys;
     }
 
+    // Cancelling completes sub-requests inline, and the last of them could
+    // end the batch (and free it) while the cancelling loop still runs: a
+    // busy count keeps the batch open until the loop is over.
+    void release_busy() noexcept
+    {
+        {
+            std::lock_guard lock(mutex_);
+            --busy_;
+        }
+        pump();
+    }
+
     void sub_done(sub* s, result<Response>&& r) noexcept
     {
         std::vector<slot_key> to_cancel;
+        bool cancelling = false;
         {
             std::lock_guard lock(mutex_);
             if constexpr (Settled) {
@@ -154,16 +168,26 @@ private:
                 failure_ = r.error();
                 stopping_ = true;
                 s->active = false;
-                to_cancel = active_keys();  // may throw std::bad_alloc: then they end on their own
+                try {
+                    to_cancel = active_keys();
+                } catch (...) {
+                    // std::bad_alloc: they are not cancelled but end on their own.
+                }
+                cancelling = !to_cancel.empty();
+                busy_ += cancelling ? 1 : 0;
             }
             s->active = false;
             s->next_idle = idle_;
             idle_ = s;
             --outstanding_;
         }
-        for (auto k : to_cancel)
-            derived().forward(core_.cancel(k, true));
-        pump();
+        if (cancelling) {
+            for (auto k : to_cancel)
+                derived().forward(core_.cancel(k, true));
+            release_busy();
+        } else {
+            pump();
+        }
     }
 
     void pump() noexcept
@@ -188,7 +212,7 @@ private:
                         continue;
                     }
                     pumping_ = false;
-                    if (outstanding_ != 0 || done_ || !(stopping_ || next_ == results_.size()))
+                    if (outstanding_ != 0 || busy_ != 0 || done_ || !(stopping_ || next_ == results_.size()))
                         return;
                     done_ = true;
                 } else {
@@ -263,6 +287,7 @@ private:
     sub* idle_ = nullptr;
     std::size_t next_ = 0;
     std::size_t outstanding_ = 0;
+    std::size_t busy_ = 0;  // cancelling loops under way
     boost::system::error_code failure_;
     bool stopping_ = false;
     bool cancelled_ = false;

@@ -265,14 +265,15 @@ public:
             limit_ = limit;
             std::size_t n = limit > in_flight_ ? limit - in_flight_ : 0;
             while (n != 0) {
-                slot_type* s = !queue_.empty() ? queue_.pop_front() : room_.pop_front();
+                slot_type* s = !queue_.empty() ? queue_.front() : room_.front();
                 if (!s)
                     break;
                 if (s->deadline <= now) {
                     ++counters_.timed_out;
-                    end_early(s, run_outcome::timed_out, batch);
+                    end_early(s, run_outcome::timed_out, batch);  // takes it off its list
                     continue;
                 }
+                (s->state == slot_state::queued ? queue_ : room_).erase(s);
                 s->state = slot_state::running;
                 s->run_tag = ++run_counter_;
                 running_.push_back(s);
@@ -534,8 +535,9 @@ private:
     }
 
     // A rendezvous channel (capacity 0) lets a request into the queue only
-    // while the idle responder stands ready to take it.
-    bool handoff_possible() const noexcept { return opts_.capacity == 0 && idle_ && queue_.size() < demand_; }
+    // while the responder stands ready to take it: as many as the room it had
+    // when it last found nothing to take.
+    bool handoff_possible() const noexcept { return opts_.capacity == 0 && queue_.size() < demand_; }
 
     bool wake() noexcept
     {

@@ -67,7 +67,7 @@ private:
                 if constexpr (owned)
                     v.emplace_back(std::move(e));
                 else
-                    v.emplace_back(e);
+                    v.emplace_back(std::forward<decltype(e)>(e));  // copies an lvalue element, moves a prvalue one
             }
             return v;
         } else if constexpr (owned) {

@@ -44,7 +44,7 @@ class slab {
     struct alignas(64) shard {
         std::mutex mutex;
         slab_hook* free = nullptr;
-        std::uint32_t used = 0;  // slots ever handed out by this shard
+        std::atomic<std::uint32_t> used{0};  // slots ever handed out by this shard (written under the lock)
         std::array<std::atomic<Slot*>, chunk_count> chunks{};
     };
 
@@ -77,7 +77,7 @@ public:
             sh.free = h->slab_free_next;
             return static_cast<Slot*>(h);
         }
-        const std::uint32_t local = sh.used;
+        const std::uint32_t local = sh.used.load(std::memory_order_relaxed);
         const auto [chunk, offset] = locate(local);
         if (chunk >= chunk_count || std::uint64_t(local) * shard_count_ + home > UINT32_MAX)
             throw std::bad_alloc();
@@ -88,7 +88,7 @@ public:
                 base[i].slab_index = (chunk_start(chunk) + i) * shard_count_ + home;
             sh.chunks[chunk].store(base, std::memory_order_release);
         }
-        ++sh.used;
+        sh.used.store(local + 1, std::memory_order_release);
         return base + offset;
     }
 
@@ -104,9 +104,10 @@ public:
     Slot* find(std::uint32_t index) const noexcept
     {
         const shard& sh = shards_[index & (shard_count_ - 1)];
-        const auto [chunk, offset] = locate(index / shard_count_);
-        if (chunk >= chunk_count)
+        const std::uint32_t local = index / shard_count_;
+        if (local >= sh.used.load(std::memory_order_acquire))
             return nullptr;
+        const auto [chunk, offset] = locate(local);
         Slot* base = sh.chunks[chunk].load(std::memory_order_acquire);
         return base ? base + offset : nullptr;
     }

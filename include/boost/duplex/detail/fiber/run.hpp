@@ -72,6 +72,7 @@ result<void> run(Channel& ch, Handler& handler, Limiter l)
             break;
         for (slot_type* s = batch.first; s;) {
             slot_type* next = s->chain;
+            limiter.on_start();
             fibers_alive.add();
             try {
                 fibers::fiber([&ch, &handler, &limiter, &fibers_alive, s] {
