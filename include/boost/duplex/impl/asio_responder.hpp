@@ -41,6 +41,7 @@ void asio_responder<Request, Response, Storage>::close() noexcept
     auto ch = std::move(ch_);
     ch->responder_gone.store(true);
     ch->apply(ch->core.close());
+    ch->cancel_timer();
     // A run with coroutine handlers still running completes now, not when they end.
     boost::asio::post(ch->responder_strand, [ch]() noexcept {
         if (ch->run)

@@ -79,6 +79,18 @@ public:
                   });
     }
 
+    // Once the channel is closed no deadline is left to keep; a wait still
+    // armed would hold the io_context's run() for up to a whole timeout.
+    void cancel_timer()
+    {
+        net::post(timer_strand_, [self = this->weak_from_this()]() noexcept {
+            if (auto p = self.lock()) {
+                p->armed_at_ = time_point::max();
+                p->timer_.cancel();
+            }
+        });
+    }
+
     core_type core;
     const net::any_io_executor executor;
     const net::strand<net::any_io_executor> responder_strand;

@@ -222,6 +222,7 @@ private:
         finished_ = true;
         if (ch_->run == this)
             ch_->run = nullptr;
+        ch_->cancel_timer();
         auto keep = std::move(self_);
         auto done = std::move(*done_);
         done_.reset();
