@@ -83,7 +83,7 @@ public:
 
     // Starts submitting. on_done() may run before this returns (an empty
     // batch, concurrency 0, or every request failing at once).
-    void start() { pump(); }
+    void start() { pump(std::unique_lock(mutex_)); }
 
     // Stops submitting and cancels the outstanding requests: all of them when
     // `terminal`, otherwise only those not yet handed to the handler.
@@ -101,7 +101,9 @@ public:
         }
         for (auto k : keys)
             derived().forward(core_.cancel(k, terminal));
-        release_busy();
+        std::unique_lock lk(mutex_);
+        --busy_;
+        pump(std::move(lk));
     }
 
     // The batch's value, once on_done() was called.
@@ -142,90 +144,77 @@ private:
         return keys;
     }
 
-    // Cancelling completes sub-requests inline, and the last of them could
-    // end the batch (and free it) while the cancelling loop still runs: a
-    // busy count keeps the batch open until the loop is over.
-    void release_busy() noexcept
-    {
-        {
-            std::lock_guard lock(mutex_);
-            --busy_;
-        }
-        pump();
-    }
+    // Who may touch the batch after releasing its lock: the thread that holds
+    // the pumping role, or one that holds `busy_` (a cancelling loop, whose
+    // cancels complete sub-requests inline). Anyone else hands its work to
+    // them under the lock and leaves without touching the batch again: the
+    // batch may end, and be freed, the moment the lock is released.
 
     void sub_done(sub* s, result<Response>&& r) noexcept
     {
         std::vector<slot_key> to_cancel;
-        bool cancelling = false;
-        {
-            std::lock_guard lock(mutex_);
-            if constexpr (Settled) {
-                results_[s->index].emplace(std::move(r));
-            } else if (r) {
-                results_[s->index].emplace(std::move(r).assume_value());
-            } else if (!failure_) {
-                failure_ = r.error();
-                stopping_ = true;
-                s->active = false;
-                try {
-                    to_cancel = active_keys();
-                } catch (...) {
-                    // std::bad_alloc: they are not cancelled but end on their own.
-                }
-                cancelling = !to_cancel.empty();
-                busy_ += cancelling ? 1 : 0;
-            }
+        std::unique_lock lk(mutex_);
+        if constexpr (Settled) {
+            results_[s->index].emplace(std::move(r));
+        } else if (r) {
+            results_[s->index].emplace(std::move(r).assume_value());
+        } else if (!failure_) {
+            failure_ = r.error();
+            stopping_ = true;
             s->active = false;
-            s->next_idle = idle_;
-            idle_ = s;
-            --outstanding_;
+            try {
+                to_cancel = active_keys();
+            } catch (...) {
+                // std::bad_alloc: they are not cancelled but end on their own.
+            }
         }
-        if (cancelling) {
+        s->active = false;
+        s->next_idle = idle_;
+        idle_ = s;
+        --outstanding_;
+        if (!to_cancel.empty()) {
+            ++busy_;
+            lk.unlock();
             for (auto k : to_cancel)
                 derived().forward(core_.cancel(k, true));
-            release_busy();
-        } else {
-            pump();
+            lk.lock();
+            --busy_;
         }
+        pump(std::move(lk));
     }
 
-    void pump() noexcept
+    // Submits while the batch may, then ends it when nothing is left. Called
+    // with the lock held; returns without it.
+    void pump(std::unique_lock<std::mutex> lk) noexcept
     {
-        {
-            std::lock_guard lock(mutex_);
-            if (pumping_) {
-                again_ = true;
-                return;
-            }
-            pumping_ = true;
-        }
+        if (pumping_)
+            return;  // the pumper sees our changes when it next takes the lock
+        pumping_ = true;
         for (;;) {
-            sub* s = nullptr;
-            {
-                std::lock_guard lock(mutex_);
-                if (concurrency_ == 0)
-                    stopping_ = true;
-                if (stopping_ || next_ == results_.size() || outstanding_ >= concurrency_) {
-                    if (again_) {
-                        again_ = false;
-                        continue;
-                    }
-                    pumping_ = false;
-                    if (outstanding_ != 0 || busy_ != 0 || done_ || !(stopping_ || next_ == results_.size()))
-                        return;
-                    done_ = true;
-                } else {
-                    s = idle_sub();
-                    s->index = next_++;
-                    ++outstanding_;
-                }
-            }
-            if (!s) {
+            if (concurrency_ == 0)
+                stopping_ = true;
+            if (stopping_ || next_ == results_.size() || outstanding_ >= concurrency_) {
+                pumping_ = false;
+                if (outstanding_ != 0 || busy_ != 0 || done_ || !(stopping_ || next_ == results_.size()))
+                    return;
+                done_ = true;
+                lk.unlock();
                 derived().on_done();
                 return;
             }
+            sub* s = nullptr;
+            try {
+                s = idle_sub();
+            } catch (...) {
+                // std::bad_alloc: no more requests start; the batch ends with those under way.
+                stopping_ = true;
+                continue;
+            }
+            s->index = next_++;
+            ++outstanding_;
+            lk.unlock();
             submit(s);
+            lk.lock();
         }
     }
 
@@ -292,7 +281,6 @@ private:
     bool stopping_ = false;
     bool cancelled_ = false;
     bool pumping_ = false;
-    bool again_ = false;
     bool done_ = false;
 };
 
