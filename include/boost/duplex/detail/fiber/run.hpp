@@ -11,10 +11,12 @@
 #include <boost/duplex/detail/core/invocation.hpp>
 #include <boost/duplex/detail/core/limiter.hpp>
 #include <boost/duplex/detail/fiber/channel.hpp>
+#include <boost/duplex/detail/fiber/stack_pool.hpp>
 
 #include <boost/fiber/fiber.hpp>
 
 #include <cstddef>
+#include <memory>
 #include <mutex>
 #include <utility>
 
@@ -65,6 +67,7 @@ result<void> run(Channel& ch, Handler& handler, Limiter l)
     fiber_count fibers_alive;
     auto& core = ch.core;
     core.set_limit(limiter.limit());
+    stack_pool stacks;
 
     for (;;) {
         auto batch = core.take(limiter.limit(), clock_type::now());
@@ -75,7 +78,7 @@ result<void> run(Channel& ch, Handler& handler, Limiter l)
             limiter.on_start();
             fibers_alive.add();
             try {
-                fibers::fiber([&ch, &handler, &limiter, &fibers_alive, s] {
+                fibers::fiber(std::allocator_arg, stacks, [&ch, &handler, &limiter, &fibers_alive, s] {
                     const time_point started = clock_type::now();
                     auto r = invoke_sync<Response>(handler, core_type::take_request(s));
                     end_invocation(ch.core, limiter, s, std::move(r), started, clock_type::now());
