@@ -95,8 +95,12 @@ public:
     const net::any_io_executor executor;
     const net::strand<net::any_io_executor> responder_strand;
 
-    // The running async_run, if any (responder strand only).
+    // The running async_run, if any, and its owner (responder strand only).
+    // The channel owns its run, and never the other way round: a run left
+    // pending when its io_context is destroyed goes with the handlers that
+    // held the channel, instead of keeping itself alive.
     run_hooks* run = nullptr;
+    std::shared_ptr<void> run_owner;
     // The responder object is gone: a run still going completes with error::closed.
     std::atomic<bool> responder_gone{false};
     // async_run was called once; a channel runs at most once.

@@ -80,9 +80,9 @@ class run_op final : public run_hooks,
     static constexpr int rounds_per_drain = 16;
 
 public:
-    run_op(std::shared_ptr<Channel> ch, Handler h, Limiter l, CompletionHandler&& done)
+    run_op(Channel& ch, Handler h, Limiter l, CompletionHandler&& done)
         : run_hooks{&run_op::drain_hook, &run_op::forward_hook, &run_op::shut_down_hook}
-        , ch_(std::move(ch))
+        , ch_(&ch)
         , handler_(std::move(h))
         , limiter_(std::move(l))
         , done_(std::in_place, std::move(done), ch_->executor)
@@ -90,10 +90,10 @@ public:
     }
 
     // Called by the initiation; everything else happens on the responder strand.
-    void start(std::shared_ptr<run_op> self)
+    void start(std::shared_ptr<run_op> self, std::shared_ptr<Channel> ch)
     {
-        self_ = self;
-        net::post(ch_->responder_strand, [self = std::move(self)]() noexcept { self->begin(); });
+        net::post(ch_->responder_strand,
+                  [self = std::move(self), ch = std::move(ch)]() noexcept { self->begin(); });
     }
 
 private:
@@ -104,6 +104,7 @@ private:
             return;
         }
         ch_->run = this;
+        ch_->run_owner = this->shared_from_this();
         ch_->core.set_limit(limiter_.limit());
         drain();
     }
@@ -149,7 +150,9 @@ private:
             }
         }
         // Busy: let other work on the strand run, then carry on.
-        net::post(ch_->responder_strand, [self = this->shared_from_this()]() noexcept { self->drain(); });
+        net::post(ch_->responder_strand, [self = this->shared_from_this(), ch = ch_->shared_from_this()]() noexcept {
+            self->drain();
+        });
     }
 
     void invoke(slot_type* s) noexcept
@@ -166,11 +169,15 @@ private:
                 inv->slot = s;
                 inv->started = started;
                 s->run_data = inv;
-                net::co_spawn(ch_->responder_strand, run_handler(this->shared_from_this(), inv, core_type::take_request(s)),
-                              net::bind_cancellation_slot(inv->signal.slot(),
-                                                          [self = this->shared_from_this(), inv](std::exception_ptr) noexcept {
-                                                              self->invocation_ended(inv);
-                                                          }));
+                // The coroutine and its completion keep the channel and the run
+                // alive; destroyed unfinished with their io_context, they free both.
+                net::co_spawn(ch_->responder_strand,
+                              run_handler(this->shared_from_this(), ch_->shared_from_this(), inv,
+                                          core_type::take_request(s)),
+                              net::bind_cancellation_slot(
+                                  inv->signal.slot(),
+                                  [self = this->shared_from_this(), ch = ch_->shared_from_this(),
+                                   inv](std::exception_ptr) noexcept { self->invocation_ended(inv); }));
             } catch (...) {
                 // std::bad_alloc starting the coroutine: the request fails, the responder goes on.
                 if (inv) {
@@ -183,7 +190,8 @@ private:
         }
     }
 
-    static net::awaitable<void> run_handler(std::shared_ptr<run_op> self, invocation* inv, Request req)
+    static net::awaitable<void> run_handler(std::shared_ptr<run_op> self, std::shared_ptr<Channel>, invocation* inv,
+                                            Request req)
     {
         try {
             inv->outcome.emplace(to_result<Response>(co_await self->handler_(std::move(req))));
@@ -219,21 +227,22 @@ private:
 
     void finish_run(result<void> r) noexcept
     {
+        std::shared_ptr<void> keep;  // destroyed last: this may be the run's last owner
         finished_ = true;
-        if (ch_->run == this)
+        if (ch_->run == this) {
             ch_->run = nullptr;
+            keep = std::move(ch_->run_owner);
+        }
         ch_->cancel_timer();
-        auto keep = std::move(self_);
         auto done = std::move(*done_);
         done_.reset();
         std::move(done).post(std::move(r));
     }
 
-    std::shared_ptr<Channel> ch_;
+    Channel* ch_;  // the channel owns the run (see channel::run_owner)
     Handler handler_;
     Limiter limiter_;
     std::optional<handler_holder<CompletionHandler, net::any_io_executor>> done_;
-    std::shared_ptr<run_op> self_;  // the run keeps itself alive until it completes
     std::vector<std::unique_ptr<invocation>> free_;
     std::size_t live_ = 0;
     bool finished_ = false;
@@ -255,9 +264,9 @@ struct initiate_run {
             return;
         }
         auto alloc = op_allocator<op_type>(done);
-        auto op = std::allocate_shared<op_type>(alloc, ch, std::forward<Handler>(h),
+        auto op = std::allocate_shared<op_type>(alloc, *ch, std::forward<Handler>(h),
                                                 make_limiter(std::forward<Strategy>(strategy)), std::move(done));
-        op->start(op);
+        op->start(op, ch);
     }
 };
 

@@ -1,0 +1,368 @@
+//
+// Copyright (c) 2026 The Boost.Duplex developers
+//
+// Distributed under the Boost Software License, Version 1.0. (See accompanying
+// file LICENSE_1_0.txt or copy at http://www.boost.org/LICENSE_1_0.txt)
+//
+
+// Guarantee 9 (handler failures), Asio backend: every handler shape works; a
+// throwing handler yields error::handler_failed for that request and the
+// responder keeps serving; a handler's own error_code reaches the client
+// unchanged; stats().failed counts both.
+
+#define BOOST_TEST_MODULE asio_handler_failures
+#include <boost/test/unit_test.hpp>
+
+#include <boost/duplex/asio.hpp>
+#include <boost/duplex/concurrency.hpp>
+#include <boost/duplex/error.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/system/errc.hpp>
+#include <boost/system/error_category.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace {
+
+namespace net = boost::asio;
+namespace dx = boost::duplex;
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+template <class Pred>
+bool run_until(net::io_context& ctx, Pred pred, steady::duration limit = 5s)
+{
+    const auto end = steady::now() + limit;
+    while (!pred()) {
+        if (steady::now() >= end)
+            return false;
+        if (ctx.stopped())
+            ctx.restart();
+        if (ctx.run_one_for(10ms) == 0 && ctx.stopped())
+            std::this_thread::yield();
+    }
+    return true;
+}
+
+dx::channel_options options(steady::duration timeout, std::size_t capacity = 64)
+{
+    dx::channel_options o;
+    o.timeout = timeout;
+    o.capacity = capacity;
+    return o;
+}
+
+template <class T>
+bool failed_with(const dx::result<T>& r, dx::error e)
+{
+    return !r.has_value() && r.error() == dx::make_error_code(e);
+}
+
+// A category of the user's own, to check codes are not translated.
+class custom_category_impl : public boost::system::error_category {
+public:
+    const char* name() const noexcept override { return "test.custom"; }
+    std::string message(int ev) const override { return "custom error " + std::to_string(ev); }
+};
+
+const boost::system::error_category& custom_category()
+{
+    static const custom_category_impl cat;
+    return cat;
+}
+
+boost::system::error_code custom_error(int v) { return boost::system::error_code(v, custom_category()); }
+
+boost::system::error_code permission_denied()
+{
+    return boost::system::errc::make_error_code(boost::system::errc::permission_denied);
+}
+
+struct not_a_std_exception {
+    int code;
+};
+
+// Requests understood by every test handler below.
+enum : int {
+    throw_std = -1,      // throws std::runtime_error
+    throw_other = -2,    // throws an int
+    throw_custom = -3,   // throws a type not derived from std::exception
+    fail_errc = -10,     // returns permission_denied (result shapes only)
+    fail_custom = -11,   // returns custom_error(42) (result shapes only)
+    fail_duplex = -12,   // returns error::closed as its own code (result shapes only)
+};
+
+int value_for(int x)
+{
+    switch (x) {
+    case throw_std: throw std::runtime_error("handler failure");
+    case throw_other: throw 42;
+    case throw_custom: throw not_a_std_exception{7};
+    default: return x * 3;
+    }
+}
+
+dx::result<int> result_for(int x)
+{
+    switch (x) {
+    case fail_errc: return permission_denied();
+    case fail_custom: return custom_error(42);
+    case fail_duplex: return dx::make_error_code(dx::error::closed);
+    default: return value_for(x);
+    }
+}
+
+// Sends `requests` one by one (limit 1) and returns the results in order.
+template <class Handler>
+std::vector<dx::result<int>> serve(Handler handler, const std::vector<int>& requests, dx::responder_stats* stats_out = nullptr)
+{
+    net::io_context ctx;
+    auto ch = dx::make_asio_channel<int, int>(ctx.get_executor(), options(30s));
+    auto& client = ch.first;
+    auto& responder = ch.second;
+
+    std::optional<dx::result<void>> run;
+    responder.async_run(std::move(handler), dx::fixed_concurrency{1},
+                        [&](dx::result<void> r) { run.emplace(std::move(r)); });
+    std::vector<std::optional<dx::result<int>>> results(requests.size());
+    std::size_t answered = 0;
+    for (std::size_t i = 0; i < requests.size(); ++i)
+        client.async_request(requests[i], [&, i](dx::result<int> r) {
+            results[i].emplace(std::move(r));
+            ++answered;
+        });
+    BOOST_TEST_REQUIRE(run_until(ctx, [&] { return answered == requests.size(); }));
+    // The responder still serves after all of that.
+    std::optional<dx::result<int>> last;
+    client.async_request(5, [&](dx::result<int> r) { last.emplace(std::move(r)); });
+    BOOST_TEST_REQUIRE(run_until(ctx, [&] { return last.has_value(); }));
+    BOOST_TEST_REQUIRE(last->has_value());
+    BOOST_TEST(last->value() == 15);
+
+    responder.stop();
+    BOOST_TEST_REQUIRE(run_until(ctx, [&] { return run.has_value(); }));
+    BOOST_TEST(run->has_value());  // failures do not end the run
+    if (stats_out)
+        *stats_out = responder.stats();
+    std::vector<dx::result<int>> out;
+    for (auto& r : results)
+        out.push_back(std::move(*r));
+    return out;
+}
+
+void check_value(const dx::result<int>& r, int expect)
+{
+    BOOST_TEST_REQUIRE(r.has_value());
+    BOOST_TEST(r.value() == expect);
+}
+
+// The expectations shared by all four shapes, for value and throwing requests.
+void check_throwing_shape(const std::vector<dx::result<int>>& r, const dx::responder_stats& st)
+{
+    BOOST_TEST_REQUIRE(r.size() == 6u);
+    check_value(r[0], 3);
+    BOOST_TEST(failed_with(r[1], dx::error::handler_failed));
+    check_value(r[2], 6);
+    BOOST_TEST(failed_with(r[3], dx::error::handler_failed));
+    BOOST_TEST(failed_with(r[4], dx::error::handler_failed));
+    check_value(r[5], 9);
+    BOOST_TEST(st.completed == 4u);  // three here and the last one of serve()
+    BOOST_TEST(st.failed == 3u);
+    BOOST_TEST(st.timed_out == 0u);
+    BOOST_TEST(st.cancelled == 0u);
+}
+
+const std::vector<int> throwing_requests{1, throw_std, 2, throw_other, throw_custom, 3};
+
+// Errors a result-returning handler produces itself.
+void check_error_results(const std::vector<dx::result<int>>& r, const dx::responder_stats& st)
+{
+    BOOST_TEST_REQUIRE(r.size() == 5u);
+    BOOST_TEST_REQUIRE(!r[0].has_value());
+    BOOST_TEST(r[0].error() == permission_denied());
+    BOOST_TEST(&r[0].error().category() == &boost::system::generic_category());
+    BOOST_TEST(r[0].error().value() == static_cast<int>(boost::system::errc::permission_denied));
+    check_value(r[1], 12);
+    BOOST_TEST_REQUIRE(!r[2].has_value());
+    BOOST_TEST(&r[2].error().category() == &custom_category());
+    BOOST_TEST(r[2].error().value() == 42);
+    BOOST_TEST_REQUIRE(!r[3].has_value());
+    BOOST_TEST(r[3].error() == dx::make_error_code(dx::error::closed));  // the handler's own, passed through
+    BOOST_TEST(failed_with(r[4], dx::error::handler_failed));
+    BOOST_TEST(st.completed == 2u);
+    BOOST_TEST(st.failed == 4u);
+}
+
+const std::vector<int> error_requests{fail_errc, 4, fail_custom, fail_duplex, throw_std};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(sync_value_handler_exceptions_become_handler_failed)
+{
+    dx::responder_stats st;
+    auto r = serve([](int x) -> int { return value_for(x); }, throwing_requests, &st);
+    check_throwing_shape(r, st);
+}
+
+BOOST_AUTO_TEST_CASE(sync_result_handler_exceptions_become_handler_failed)
+{
+    dx::responder_stats st;
+    auto r = serve([](int x) -> dx::result<int> { return result_for(x); }, throwing_requests, &st);
+    check_throwing_shape(r, st);
+}
+
+BOOST_AUTO_TEST_CASE(awaitable_value_handler_exceptions_become_handler_failed)
+{
+    dx::responder_stats st;
+    auto r = serve([](int x) -> net::awaitable<int> { co_return value_for(x); }, throwing_requests, &st);
+    check_throwing_shape(r, st);
+}
+
+BOOST_AUTO_TEST_CASE(awaitable_result_handler_exceptions_become_handler_failed)
+{
+    dx::responder_stats st;
+    auto r = serve([](int x) -> net::awaitable<dx::result<int>> { co_return result_for(x); }, throwing_requests, &st);
+    check_throwing_shape(r, st);
+}
+
+// An awaitable that throws after it suspended (on a timer, on a post).
+BOOST_AUTO_TEST_CASE(awaitable_handler_throwing_after_suspending_becomes_handler_failed)
+{
+    dx::responder_stats st;
+    auto r = serve(
+        [](int x) -> net::awaitable<int> {
+            net::steady_timer t(co_await net::this_coro::executor, 1ms);
+            co_await t.async_wait(net::use_awaitable);
+            co_await net::post(co_await net::this_coro::executor, net::use_awaitable);
+            co_return value_for(x);
+        },
+        throwing_requests, &st);
+    check_throwing_shape(r, st);
+}
+
+BOOST_AUTO_TEST_CASE(sync_result_handler_error_code_reaches_client_unchanged)
+{
+    dx::responder_stats st;
+    auto r = serve([](int x) -> dx::result<int> { return result_for(x); }, error_requests, &st);
+    check_error_results(r, st);
+}
+
+BOOST_AUTO_TEST_CASE(awaitable_result_handler_error_code_reaches_client_unchanged)
+{
+    dx::responder_stats st;
+    auto r = serve(
+        [](int x) -> net::awaitable<dx::result<int>> {
+            net::steady_timer t(co_await net::this_coro::executor, 1ms);
+            co_await t.async_wait(net::use_awaitable);
+            co_return result_for(x);
+        },
+        error_requests, &st);
+    check_error_results(r, st);
+}
+
+// Many failures in a row: the responder goes on serving, and every one is counted.
+BOOST_AUTO_TEST_CASE(responder_keeps_serving_after_many_failures)
+{
+    std::vector<int> requests;
+    for (int i = 0; i < 300; ++i)
+        requests.push_back(i % 3 == 0 ? throw_std : (i % 3 == 1 ? fail_custom : i));
+    dx::responder_stats st;
+    auto r = serve([](int x) -> dx::result<int> { return result_for(x); }, requests, &st);
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        if (i % 3 == 0)
+            BOOST_TEST(failed_with(r[i], dx::error::handler_failed));
+        else if (i % 3 == 1)
+            BOOST_TEST((!r[i].has_value() && r[i].error() == custom_error(42)));
+        else
+            BOOST_TEST((r[i].has_value() && r[i].value() == requests[i] * 3));
+    }
+    BOOST_TEST(st.failed == 200u);
+    BOOST_TEST(st.completed == 101u);
+}
+
+// A coroutine handler that throws while others of the same responder are
+// suspended does not disturb them.
+BOOST_AUTO_TEST_CASE(awaitable_failure_does_not_disturb_concurrent_invocations)
+{
+    net::io_context ctx;
+    auto ch = dx::make_asio_channel<int, int>(ctx.get_executor(), options(30s));
+    auto& client = ch.first;
+    auto& responder = ch.second;
+
+    net::steady_timer gate(ctx, steady::time_point::max());
+    bool open = false;
+    int holding = 0;
+    std::optional<dx::result<void>> run;
+    responder.async_run(
+        [&](int x) -> net::awaitable<int> {
+            if (x < 0)
+                throw std::runtime_error("fails at once");
+            ++holding;
+            while (!open)
+                co_await gate.async_wait(net::as_tuple(net::use_awaitable));
+            --holding;
+            co_return x + 1;
+        },
+        dx::fixed_concurrency{8}, [&](dx::result<void> r) { run.emplace(std::move(r)); });
+
+    std::vector<std::optional<dx::result<int>>> results(6);
+    const std::vector<int> requests{10, 11, -1, 12, -2, 13};
+    int answered = 0;
+    for (std::size_t i = 0; i < requests.size(); ++i)
+        client.async_request(requests[i], [&, i](dx::result<int> r) {
+            results[i].emplace(std::move(r));
+            ++answered;
+        });
+    // Both failures come back while the four others are still suspended.
+    BOOST_TEST_REQUIRE(run_until(ctx, [&] { return answered == 2 && holding == 4; }));
+    BOOST_TEST(failed_with(*results[2], dx::error::handler_failed));
+    BOOST_TEST(failed_with(*results[4], dx::error::handler_failed));
+    BOOST_TEST(responder.stats().failed == 2u);
+    BOOST_TEST(responder.stats().in_flight == 4u);
+    open = true;
+    gate.cancel();
+    BOOST_TEST_REQUIRE(run_until(ctx, [&] { return answered == 6; }));
+    for (std::size_t i : {0u, 1u, 3u, 5u}) {
+        BOOST_TEST_REQUIRE(results[i]->has_value());
+        BOOST_TEST(results[i]->value() == requests[i] + 1);
+    }
+    const auto st = responder.stats();
+    BOOST_TEST(st.completed == 4u);
+    BOOST_TEST(st.failed == 2u);
+    responder.stop();
+    BOOST_TEST_REQUIRE(run_until(ctx, [&] { return run.has_value(); }));
+    BOOST_TEST(run->has_value());
+}
+
+// A handler returning something convertible to Response (a `short` for `long`).
+BOOST_AUTO_TEST_CASE(handler_returning_a_convertible_type_works)
+{
+    net::io_context ctx;
+    auto ch = dx::make_asio_channel<int, long>(ctx.get_executor(), options(30s));
+    std::optional<dx::result<void>> run;
+    ch.second.async_run([](int x) -> short { return static_cast<short>(x + 1); }, dx::fixed_concurrency{1},
+                        [&](dx::result<void> r) { run.emplace(std::move(r)); });
+    std::optional<dx::result<long>> got;
+    ch.first.async_request(41, [&](dx::result<long> r) { got.emplace(std::move(r)); });
+    BOOST_TEST_REQUIRE(run_until(ctx, [&] { return got.has_value(); }));
+    BOOST_TEST_REQUIRE(got->has_value());
+    BOOST_TEST(got->value() == 42L);
+    ch.second.stop();
+    BOOST_TEST_REQUIRE(run_until(ctx, [&] { return run.has_value(); }));
+}
