@@ -70,6 +70,7 @@ public:
     // Passes a terminal cancellation on to the handler invocation of a running request.
     void forward_cancel(typename core_type::cancel_outcome out)
     {
+        apply(out.fx);
         if (!out.forward)
             return;
         net::post(responder_strand,
@@ -111,8 +112,13 @@ private:
     void arm_timer()
     {
         const time_point next = core.next_deadline();
-        if (next == time_point::max() || next == armed_at_)
+        if (next == armed_at_)
             return;
+        if (next == time_point::max()) {
+            armed_at_ = next;
+            timer_.cancel();  // nothing left to wait for: do not hold the io_context
+            return;
+        }
         armed_at_ = next;
         timer_.expires_at(next);
         timer_.async_wait([self = this->weak_from_this()](boost::system::error_code ec) noexcept {

@@ -157,6 +157,7 @@ public:
         // (the backend forwards it, e.g. to an awaitable's cancellation slot).
         slot_type* forward = nullptr;
         std::uint32_t run_tag = 0;
+        effects fx;
     };
 
     // Cancels the request with key `k` if it is still pending. A queued
@@ -195,6 +196,7 @@ public:
             ++counters_.cancelled;
             w = end_early(s, run_outcome::cancelled);
             promote_waiters();
+            out.fx.rearm_timer = disarm();
         }
         if (reclaim) {
             s->request.destroy();
@@ -351,6 +353,7 @@ public:
                 close_waiting(batch);
             }
             fx.wake_responder = wake();
+            fx.rearm_timer = disarm();
         }
         batch.run(table_);
         return fx;
@@ -369,6 +372,7 @@ public:
             while (slot_type* s = running_.front())
                 end_early(s, run_outcome::closed, batch);
             fx.wake_responder = wake();
+            fx.rearm_timer = disarm();
         }
         batch.run(table_);
         return fx;
@@ -538,6 +542,18 @@ private:
     // while the responder stands ready to take it: as many as the room it had
     // when it last found nothing to take.
     bool handoff_possible() const noexcept { return opts_.capacity == 0 && queue_.size() < demand_; }
+
+    // When the last deadline went otherwise than by the timer, the backend's
+    // timer still waits for it, and an armed wait may hold an event loop (an
+    // io_context's run()) that has nothing else to do. Cheap paths (a
+    // response delivered) leave it armed: a run is pending then anyway.
+    bool disarm() noexcept
+    {
+        if (!heap_.empty() || armed_ == time_point::max())
+            return false;
+        armed_ = time_point::max();
+        return true;
+    }
 
     bool wake() noexcept
     {

@@ -73,7 +73,7 @@ public:
 private:
     void apply(effects fx) noexcept { ch_.apply(fx); }
     // Fiber handlers are plain functions: a cancellation cannot reach them.
-    void forward(typename Channel::core_type::cancel_outcome) noexcept {}
+    void forward(typename Channel::core_type::cancel_outcome out) noexcept { ch_.apply(out.fx); }
     void on_done() noexcept { done_.raise(); }
 
     Channel& ch_;
