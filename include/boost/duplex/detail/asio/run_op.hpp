@@ -182,7 +182,7 @@ private:
                 // std::bad_alloc starting the coroutine: the request fails, the responder goes on.
                 if (inv) {
                     s->run_data = nullptr;
-                    free_.push_back(std::unique_ptr<invocation>(inv));
+                    free_.push_back(inv);
                 }
                 end_invocation(ch_->core, limiter_, s, result<Response>(make_error_code(error::handler_failed)),
                                started, clock_type::now());
@@ -208,20 +208,23 @@ private:
         inv->outcome.reset();
         const time_point started = inv->started;
         inv->signal.slot().clear();
-        --live_;
-        free_.push_back(std::unique_ptr<invocation>(inv));  // reserved in acquire_invocation(): cannot throw
+        free_.push_back(inv);  // reserved in acquire_invocation(): cannot throw
         end_invocation(ch_->core, limiter_, s, std::move(r), started, clock_type::now());
         drain();
     }
 
+    // Invocations stay owned by the run, so that a coroutine destroyed
+    // unfinished (its io_context gone) leaves nothing behind; the frames and
+    // completions hold the run, which therefore outlives them.
     invocation* acquire_invocation()
     {
-        if (free_.empty())
-            free_.push_back(std::make_unique<invocation>());
-        invocation* inv = free_.back().release();
+        if (free_.empty()) {
+            all_.push_back(std::make_unique<invocation>());
+            free_.reserve(all_.size());
+            return all_.back().get();
+        }
+        invocation* inv = free_.back();
         free_.pop_back();
-        ++live_;
-        free_.reserve(live_ + free_.size());
         return inv;
     }
 
@@ -243,8 +246,8 @@ private:
     Handler handler_;
     Limiter limiter_;
     std::optional<handler_holder<CompletionHandler, net::any_io_executor>> done_;
-    std::vector<std::unique_ptr<invocation>> free_;
-    std::size_t live_ = 0;
+    std::vector<std::unique_ptr<invocation>> all_;
+    std::vector<invocation*> free_;
     bool finished_ = false;
 };
 
