@@ -313,8 +313,12 @@ BOOST_AUTO_TEST_CASE(wake_responder_only_when_it_was_idle)
     dd::effects fx = submit(core, 0, t0 + 10s, w[0], t0);
     BOOST_TEST(!fx.wake_responder);
 
-    auto t = take(core, 4, t0);  // takes 0, runs dry with room to spare: idle
+    // A take that found work leaves the responder busy: it comes back for
+    // more by itself. Only a take that finds nothing, with room to spare,
+    // leaves it idle.
+    auto t = take(core, 4, t0);  // takes 0
     BOOST_TEST(t.size() == 1u);
+    BOOST_TEST(take(core, 4, t0).size() == 0u);  // nothing more, room to spare: idle
     fx = submit(core, 1, t0 + 10s, w[1], t0);
     BOOST_TEST(fx.wake_responder);  // the first request after idling wakes it
     fx = submit(core, 2, t0 + 10s, w[2], t0);
@@ -335,8 +339,9 @@ BOOST_AUTO_TEST_CASE(wake_responder_only_when_it_was_idle)
     BOOST_TEST(!fx.wake_responder);
 
     finish_all(core, t2);
-    auto t4 = take(core, 4, t0);  // takes 5, ends with 2 running and room: idle
+    auto t4 = take(core, 4, t0);  // takes 5
     BOOST_TEST(requests_of(t4) == std::vector<int>{5}, boost::test_tools::per_element());
+    BOOST_TEST(take(core, 4, t0).size() == 0u);  // 2 running, room, nothing queued: idle
     fx = submit(core, 6, t0 + 10s, w[6], t0);
     BOOST_TEST(fx.wake_responder);
 

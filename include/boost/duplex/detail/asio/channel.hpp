@@ -8,10 +8,13 @@
 #ifndef BOOST_DUPLEX_DETAIL_ASIO_CHANNEL_HPP
 #define BOOST_DUPLEX_DETAIL_ASIO_CHANNEL_HPP
 
+#include <boost/duplex/detail/asio/completion.hpp>
 #include <boost/duplex/detail/core/channel_core.hpp>
 #include <boost/duplex/options.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -19,6 +22,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 namespace boost::duplex::detail::asio {
 
@@ -46,8 +50,8 @@ public:
     channel(net::any_io_executor ex, const channel_options& opts)
         : core(opts)
         , executor(std::move(ex))
-        , responder_strand(net::make_strand(executor))
-        , timer_strand_(net::make_strand(executor))
+        , responder_strand(strand_for(executor))
+        , timer_strand_(strand_for(executor))
         , timer_(timer_strand_)
     {
     }
@@ -56,10 +60,7 @@ public:
     void apply(effects fx)
     {
         if (fx.wake_responder)
-            net::post(responder_strand, [self = this->shared_from_this()]() noexcept {
-                if (self->run)
-                    self->run->drain(self->run);
-            });
+            wake();
         if (fx.rearm_timer)
             net::post(timer_strand_, [self = this->weak_from_this()]() noexcept {
                 if (auto p = self.lock())
@@ -94,7 +95,7 @@ public:
 
     core_type core;
     const net::any_io_executor executor;
-    const net::strand<net::any_io_executor> responder_strand;
+    const net::any_io_executor responder_strand;  // a strand
 
     // The running async_run, if any, and its owner (responder strand only).
     // The channel owns its run, and never the other way round: a run left
@@ -108,6 +109,40 @@ public:
     std::atomic<bool> run_started{false};
 
 private:
+    // A strand of the io_context's own executor where there is one: Asio
+    // 1.81's strand<any_io_executor> allocates each time it reschedules itself
+    // (through any_executor's type-erased function), its strand<io_context
+    // executor> does not.
+    static net::any_io_executor strand_for(const net::any_io_executor& ex)
+    {
+        if (const auto* io = io_context_executor_of(ex))
+            return net::make_strand(*io);
+        return net::make_strand(ex);
+    }
+
+    // Wakes the idle responder. On an io_context the wake-up travels in
+    // memory of the channel's own (the core asks for at most one wake-up per
+    // idle period, so one buffer serves them all) and enters the strand from
+    // the responder's thread, whose recycled memory then serves the strand:
+    // a client on another thread allocates nothing to wake the responder.
+    void wake()
+    {
+        if (io_executor_) {
+            post_with(wake_memory_, *io_executor_, [self = this->shared_from_this()]() mutable noexcept {
+                auto& strand = self->responder_strand;
+                net::dispatch(strand, [self = std::move(self)]() noexcept { self->drain(); });
+            });
+        } else {
+            net::post(responder_strand, [self = this->shared_from_this()]() noexcept { self->drain(); });
+        }
+    }
+
+    void drain() noexcept
+    {
+        if (run)
+            run->drain(run);
+    }
+
     // Timer strand only.
     void arm_timer()
     {
@@ -132,7 +167,9 @@ private:
         });
     }
 
-    net::strand<net::any_io_executor> timer_strand_;
+    const std::optional<net::io_context::executor_type> io_executor_ = as_optional(io_context_executor_of(executor));
+    post_buffer<64> wake_memory_;
+    net::any_io_executor timer_strand_;
     net::steady_timer timer_;
     time_point armed_at_ = time_point::max();
 };

@@ -13,12 +13,20 @@
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/bind_allocator.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/require.hpp>
+#include <boost/asio/execution/allocator.hpp>
+#include <boost/asio/execution/blocking.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/recycling_allocator.hpp>
 
+#include <atomic>
+#include <cstddef>
+#include <exception>
 #include <memory>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -26,15 +34,114 @@ namespace boost::duplex::detail::asio {
 
 namespace net = boost::asio;
 
+// A per-thread cache of operation memory. Asio's recycling allocator keeps
+// two blocks per thread, shared with the strand's and the scheduler's own
+// operations; blocks of our size were evicted by theirs every few requests.
+// This one keeps a few blocks of any size for the channel's operations only.
+// An operation is freed on the thread that runs its completion, which is the
+// thread that started the next one, so a warm thread allocates nothing.
+class op_memory_cache {
+    static constexpr std::size_t slots = 4;
+    static constexpr std::size_t header = alignof(std::max_align_t);  // holds the block's capacity
+
+public:
+    static void* allocate(std::size_t size)
+    {
+        if (op_memory_cache* c = local())
+            for (auto& b : c->blocks_)
+                if (b && capacity(b) >= size)
+                    return user(std::exchange(b, nullptr));
+        const std::size_t cap = (size + 63) & ~std::size_t(63);
+        void* raw = ::operator new(cap + header);
+        *static_cast<std::size_t*>(raw) = cap;
+        return user(raw);
+    }
+
+    static void deallocate(void* p) noexcept
+    {
+        void* raw = static_cast<unsigned char*>(p) - header;
+        if (op_memory_cache* c = local())
+            for (auto& b : c->blocks_)
+                if (!b) {
+                    b = raw;
+                    return;
+                }
+        ::operator delete(raw);
+    }
+
+    op_memory_cache() = default;
+    op_memory_cache(const op_memory_cache&) = delete;
+    op_memory_cache& operator=(const op_memory_cache&) = delete;
+    ~op_memory_cache()
+    {
+        alive_ = false;
+        for (void* b : blocks_)
+            ::operator delete(b);
+    }
+
+private:
+    // Null once the thread's cache is gone (thread exit), so that memory
+    // freed late goes straight back to the heap.
+    static op_memory_cache* local() noexcept
+    {
+        if (!alive_)
+            return nullptr;
+        thread_local op_memory_cache cache;
+        return &cache;
+    }
+
+    static std::size_t capacity(void* raw) noexcept { return *static_cast<std::size_t*>(raw); }
+    static void* user(void* raw) noexcept { return static_cast<unsigned char*>(raw) + header; }
+
+    static inline thread_local bool alive_ = true;
+    void* blocks_[slots] = {};
+};
+
+// The allocator of operation state whose handler has no allocator of its own.
+template <class T>
+class op_recycling_allocator {
+public:
+    using value_type = T;
+
+    op_recycling_allocator() noexcept = default;
+    template <class U>
+    op_recycling_allocator(const op_recycling_allocator<U>&) noexcept
+    {
+    }
+
+    T* allocate(std::size_t n)
+    {
+        if constexpr (alignof(T) > alignof(std::max_align_t))
+            return std::allocator<T>().allocate(n);
+        else
+            return static_cast<T*>(op_memory_cache::allocate(n * sizeof(T)));
+    }
+
+    void deallocate(T* p, std::size_t n) noexcept
+    {
+        if constexpr (alignof(T) > alignof(std::max_align_t))
+            std::allocator<T>().deallocate(p, n);
+        else
+            op_memory_cache::deallocate(p);
+    }
+
+    template <class U>
+    bool operator==(const op_recycling_allocator<U>&) const noexcept
+    {
+        return true;
+    }
+};
+
 // The allocator for a handler's operation state: its associated allocator, or
-// Asio's per-thread recycling allocator where it has none of its own (as
-// Asio's own operations do), so that a warm thread allocates nothing.
+// the per-thread cache above where it has none of its own (as Asio's own
+// operations use Asio's recycling allocator), so that a warm thread
+// allocates nothing.
 template <class Handler>
 auto handler_allocator(const Handler& h) noexcept
 {
     auto a = net::get_associated_allocator(h);
     if constexpr (std::is_same_v<decltype(a), std::allocator<void>>)
-        return net::recycling_allocator<void>();
+        return op_recycling_allocator<void>();
     else
         return a;
 }
@@ -50,6 +157,53 @@ template <class Handler, class IoExecutor>
 using handler_work_t = std::decay_t<decltype(net::prefer(std::declval<handler_executor_t<Handler, IoExecutor>>(),
                                                          net::execution::outstanding_work.tracked))>;
 
+// The io_context executor behind `ex`, if that is what it is (directly or
+// inside an any_io_executor). Completions to such an executor take the fast
+// paths below: cheap work counting, inline completion when already on its
+// thread, and posting with memory the operation brought along.
+template <class Executor>
+const net::io_context::executor_type* io_context_executor_of(const Executor& ex) noexcept
+{
+    if constexpr (std::is_same_v<Executor, net::io_context::executor_type>)
+        return &ex;
+    else if constexpr (std::is_same_v<Executor, net::any_io_executor>)
+        return ex.template target<net::io_context::executor_type>();
+    else
+        return nullptr;
+}
+
+template <class T>
+std::optional<T> as_optional(const T* p)
+{
+    return p ? std::optional<T>(*p) : std::nullopt;
+}
+
+using tracked_io_executor = std::decay_t<decltype(net::prefer(std::declval<net::io_context::executor_type>(),
+                                                              net::execution::outstanding_work.tracked))>;
+
+// Marks the one waiter whose completion may run inline: the responder sets it
+// around a finish() it calls from its own loop, which is never inside an
+// initiating function. The mark is consumed by the first look, so anything
+// the inline handler starts (and any immediate completion of it) is posted.
+class inline_completion {
+public:
+    explicit inline_completion(const void* waiter) noexcept { current_ = waiter; }
+    ~inline_completion() { current_ = nullptr; }
+    inline_completion(const inline_completion&) = delete;
+    inline_completion& operator=(const inline_completion&) = delete;
+
+    static bool take(const void* waiter) noexcept
+    {
+        if (current_ != waiter || waiter == nullptr)
+            return false;
+        current_ = nullptr;
+        return true;
+    }
+
+private:
+    static inline thread_local const void* current_ = nullptr;
+};
+
 // Everything an operation keeps of its completion handler while it is
 // pending: the handler, outstanding work on its executor (so that run() does
 // not return under a pending request), and its cancellation slot.
@@ -57,39 +211,131 @@ template <class Handler, class IoExecutor>
 class handler_holder {
 public:
     handler_holder(Handler h, const IoExecutor& io_ex)
-        : work_(net::prefer(net::get_associated_executor(h, io_ex), net::execution::outstanding_work.tracked))
-        , slot_(net::get_associated_cancellation_slot(h))
+        : slot_(net::get_associated_cancellation_slot(h))
         , handler_(std::move(h))
     {
+        auto ex = net::get_associated_executor(handler_, io_ex);
+        if (const auto* io = io_context_executor_of(ex))
+            io_.emplace(net::prefer(*io, net::execution::outstanding_work.tracked));
+        else
+            work_.emplace(net::prefer(std::move(ex), net::execution::outstanding_work.tracked));
     }
 
     net::associated_cancellation_slot_t<Handler>& slot() noexcept { return slot_; }
     const Handler& handler() const noexcept { return handler_; }
 
+    // The handler's executor when it is an io_context's, or null.
+    const tracked_io_executor* io_executor() const noexcept { return io_ ? &*io_ : nullptr; }
+
+    // Calls the handler here and now, for a caller that already is on its
+    // executor. The cancellation slot is cleared first; the work is released
+    // after, so that the executor does not run out of work in between.
+    template <class... Args>
+    void invoke(Args&&... args) &&
+    {
+        if (slot_.is_connected())
+            slot_.clear();
+        auto io = std::move(io_);
+        auto work = std::move(work_);
+        std::move(handler_)(std::forward<Args>(args)...);
+    }
+
     // Submits the handler with `args` to its executor. Never runs it inline,
-    // so it may be called from inside an initiating function. The
-    // cancellation slot is cleared there, just before the handler runs, on the
-    // executor where the caller emits its signals.
+    // so it may be called from inside an initiating function.
     template <class... Args>
     void post(Args&&... args) &&
     {
         auto alloc = net::get_associated_allocator(handler_, net::recycling_allocator<void>());
-        auto ex = work_;
-        net::post(std::move(ex),
-                  net::bind_allocator(alloc, [work = std::move(work_), slot = slot_, h = std::move(handler_),
-                                              ... a = std::forward<Args>(args)]() mutable {
-                      if (slot.is_connected())
-                          slot.clear();
-                      std::move(h)(std::move(a)...);
-                      (void)work;
-                  }));
+        if (io_) {
+            const auto ex = *io_;
+            net::post(ex, net::bind_allocator(alloc, [self = std::move(*this), ... a = std::forward<Args>(args)]() mutable {
+                          std::move(self).invoke(std::move(a)...);
+                      }));
+        } else {
+            const auto ex = *work_;
+            net::post(ex, net::bind_allocator(alloc, [self = std::move(*this), ... a = std::forward<Args>(args)]() mutable {
+                          std::move(self).invoke(std::move(a)...);
+                      }));
+        }
     }
 
 private:
-    handler_work_t<Handler, IoExecutor> work_;
+    std::optional<tracked_io_executor> io_;
+    std::optional<handler_work_t<Handler, IoExecutor>> work_;
     net::associated_cancellation_slot_t<Handler> slot_;
     Handler handler_;
 };
+
+// An exception thrown by a completion handler that ran inline propagates from
+// the io_context's run(), as it would have from a posted one, instead of
+// escaping the responder's loop.
+inline void rethrow_from(const tracked_io_executor& ex, std::exception_ptr e) noexcept
+{
+    net::post(net::require(ex, net::execution::outstanding_work.untracked), [e] { std::rethrow_exception(e); });
+}
+
+// Memory for the one operation an io_context executor allocates to post a
+// completion, kept inside the object that posts it so that the post costs no
+// allocation. Larger requests (not expected) go to the heap.
+template <std::size_t Size>
+struct post_buffer {
+    alignas(std::max_align_t) unsigned char data[Size];
+    std::atomic<bool> busy{false};
+};
+
+template <class T, std::size_t Size>
+class post_buffer_allocator {
+public:
+    using value_type = T;
+    template <class U>
+    struct rebind {
+        using other = post_buffer_allocator<U, Size>;
+    };
+
+    explicit post_buffer_allocator(post_buffer<Size>* b) noexcept : b_(b) {}
+    template <class U>
+    post_buffer_allocator(const post_buffer_allocator<U, Size>& other) noexcept : b_(other.b_)
+    {
+    }
+
+    T* allocate(std::size_t n)
+    {
+        if (n * sizeof(T) <= Size && alignof(T) <= alignof(std::max_align_t) &&
+            !b_->busy.exchange(true, std::memory_order_acquire))
+            return reinterpret_cast<T*>(b_->data);
+        return std::allocator<T>().allocate(n);
+    }
+
+    // Called by the executor before the posted function runs (or is
+    // destroyed), while the function still keeps the buffer's owner alive.
+    void deallocate(T* p, std::size_t n) noexcept
+    {
+        if (reinterpret_cast<unsigned char*>(p) == b_->data)
+            b_->busy.store(false, std::memory_order_release);
+        else
+            std::allocator<T>().deallocate(p, n);
+    }
+
+    template <class U>
+    bool operator==(const post_buffer_allocator<U, Size>& other) const noexcept
+    {
+        return b_ == other.b_;
+    }
+
+private:
+    template <class, std::size_t>
+    friend class post_buffer_allocator;
+    post_buffer<Size>* b_;
+};
+
+// Posts `f` to an io_context executor with the memory of `b`.
+template <std::size_t Size, class Executor, class Function>
+void post_with(post_buffer<Size>& b, const Executor& ex, Function&& f)
+{
+    net::require(ex, net::execution::blocking.never,
+                 net::execution::allocator(post_buffer_allocator<void, Size>(&b)))
+        .execute(std::forward<Function>(f));
+}
 
 // Allocates and frees operation state of type Op with the handler's allocator.
 template <class Op, class Handler, class... Args>

@@ -158,10 +158,10 @@ private:
     void invoke(slot_type* s) noexcept
     {
         limiter_.on_start();
-        const time_point started = clock_type::now();
+        const time_point started = invocation_clock<Limiter>::now();
         if constexpr (!is_async) {
             auto r = invoke_sync<Response>(handler_, core_type::take_request(s));
-            end_invocation(ch_->core, limiter_, s, std::move(r), started, clock_type::now());
+            end(s, std::move(r), started);
         } else {
             invocation* inv = nullptr;
             try {
@@ -184,10 +184,18 @@ private:
                     s->run_data = nullptr;
                     free_.push_back(inv);
                 }
-                end_invocation(ch_->core, limiter_, s, result<Response>(make_error_code(error::handler_failed)),
-                               started, clock_type::now());
+                end(s, result<Response>(make_error_code(error::handler_failed)), started);
             }
         }
+    }
+
+    // Reports the end of an invocation. The client's completion may run
+    // inline here: this is the responder's own loop, never an initiating
+    // function, and a client on this thread would otherwise pay a post.
+    void end(slot_type* s, result<Response>&& r, time_point started) noexcept
+    {
+        inline_completion mark(s->owner);
+        end_invocation(ch_->core, limiter_, s, std::move(r), started, invocation_clock<Limiter>::now());
     }
 
     static net::awaitable<void> run_handler(std::shared_ptr<run_op> self, std::shared_ptr<Channel>, invocation* inv,
@@ -209,7 +217,7 @@ private:
         const time_point started = inv->started;
         inv->signal.slot().clear();
         free_.push_back(inv);  // reserved in acquire_invocation(): cannot throw
-        end_invocation(ch_->core, limiter_, s, std::move(r), started, clock_type::now());
+        end(s, std::move(r), started);
         drain();
     }
 

@@ -251,13 +251,17 @@ public:
         bool done = false;           // the run is over: nothing left, nothing will come
     };
 
-    // Hands the responder up to `limit - in_flight` requests. Requests whose
-    // deadline has passed are completed with timeout rather than handed over
-    // (the timer may lag). When the queue runs dry with room to spare the
-    // responder counts as idle, and the next submit() asks to wake it. When
-    // nothing is pending, nothing runs, and the channel was stopped or lost its
-    // last client, the run is over: the channel closes and `done` is set.
-    take_result take(std::size_t limit, time_point now)
+    // Hands the responder up to `limit - in_flight` requests, and at most
+    // `most`. Requests whose deadline has passed are completed with timeout
+    // rather than handed over (the timer may lag). A take that finds nothing
+    // while there is room to spare leaves the responder idle, and the next
+    // submit() asks to wake it. A take that found work does not: the
+    // responder comes back for more by itself, so that a request submitted
+    // meanwhile (typically by a client whose completion ran inline) costs no
+    // wake-up. When nothing is pending, nothing runs, and the channel was
+    // stopped or lost its last client, the run is over: the channel closes and
+    // `done` is set.
+    take_result take(std::size_t limit, time_point now, std::size_t most = SIZE_MAX)
     {
         completion_batch batch;
         take_result out;
@@ -266,7 +270,8 @@ public:
             std::lock_guard lock(mutex_);
             limit_ = limit;
             std::size_t n = limit > in_flight_ ? limit - in_flight_ : 0;
-            while (n != 0) {
+            std::size_t wanted = n < most ? n : most;
+            while (wanted != 0) {
                 slot_type* s = !queue_.empty() ? queue_.front() : room_.front();
                 if (!s)
                     break;
@@ -285,10 +290,11 @@ public:
                 ++in_flight_;
                 ++out.count;
                 --n;
+                --wanted;
             }
             promote_waiters();
             const bool empty = queue_.empty() && room_.empty();
-            idle_ = empty && n != 0 && !stopped_;
+            idle_ = out.count == 0 && empty && n != 0 && !stopped_;
             demand_ = idle_ ? n : 0;
             if (empty && in_flight_ == 0 && (stopped_ || clients_ == 0)) {
                 stopped_ = closed_ = true;

@@ -9,6 +9,7 @@
 #define BOOST_DUPLEX_DETAIL_CORE_LIMITER_HPP
 
 #include <boost/duplex/concurrency.hpp>
+#include <boost/duplex/detail/core/slot.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -36,8 +37,29 @@ public:
     void on_start() noexcept {}
     void on_complete(std::chrono::nanoseconds, bool) noexcept {}
 
+    // Neither the latency nor the outcome changes the limit, so the responder
+    // need not read the clock around each invocation.
+    static constexpr bool ignores_outcome = true;
+
 private:
     std::size_t limit_;
+};
+
+// A limiter that declares `static constexpr bool ignores_outcome = true`.
+template <class Limiter>
+concept outcome_blind = requires { requires Limiter::ignores_outcome; };
+
+// The clock invocations are timed with: a real one, unless the limiter would
+// not look at the times anyway.
+template <class Limiter>
+struct invocation_clock {
+    static time_point now() noexcept
+    {
+        if constexpr (outcome_blind<Limiter>)
+            return time_point{};
+        else
+            return clock_type::now();
+    }
 };
 
 // The default of dynamic_concurrency: a latency-gradient limiter after Netflix
@@ -388,6 +410,8 @@ public:
         std::lock_guard lock(mutex_);
         l_.on_complete(latency, ok);
     }
+
+    static constexpr bool ignores_outcome = outcome_blind<L>;
 
 private:
     std::mutex mutex_;
