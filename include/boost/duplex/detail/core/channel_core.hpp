@@ -248,6 +248,7 @@ public:
     struct take_result {
         slot_type* first = nullptr;  // taken slots chained through slot::chain, oldest first
         std::size_t count = 0;
+        bool more = false;           // work left that the limit had room for (`most` held the take back)
         bool done = false;           // the run is over: nothing left, nothing will come
     };
 
@@ -294,6 +295,7 @@ public:
             }
             promote_waiters();
             const bool empty = queue_.empty() && room_.empty();
+            out.more = !empty && n != 0;
             idle_ = out.count == 0 && empty && n != 0 && !stopped_;
             demand_ = idle_ ? n : 0;
             if (empty && in_flight_ == 0 && (stopped_ || clients_ == 0)) {

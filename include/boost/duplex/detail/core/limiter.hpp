@@ -393,22 +393,35 @@ class locked_limiter {
 public:
     explicit locked_limiter(L l) : l_(std::move(l)) {}
 
+    // A limiter blind to outcomes (a fixed limit) never changes: no lock.
     std::size_t limit()
     {
-        std::lock_guard lock(mutex_);
-        return l_.limit();
+        if constexpr (outcome_blind<L>) {
+            return l_.limit();
+        } else {
+            std::lock_guard lock(mutex_);
+            return l_.limit();
+        }
     }
 
     void on_start()
     {
-        std::lock_guard lock(mutex_);
-        l_.on_start();
+        if constexpr (outcome_blind<L>) {
+            l_.on_start();
+        } else {
+            std::lock_guard lock(mutex_);
+            l_.on_start();
+        }
     }
 
     void on_complete(std::chrono::nanoseconds latency, bool ok)
     {
-        std::lock_guard lock(mutex_);
-        l_.on_complete(latency, ok);
+        if constexpr (outcome_blind<L>) {
+            l_.on_complete(latency, ok);
+        } else {
+            std::lock_guard lock(mutex_);
+            l_.on_complete(latency, ok);
+        }
     }
 
     static constexpr bool ignores_outcome = outcome_blind<L>;

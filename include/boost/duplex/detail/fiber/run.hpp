@@ -15,6 +15,9 @@
 
 #include <boost/fiber/fiber.hpp>
 
+#include <boost/fiber/condition_variable.hpp>
+#include <boost/fiber/mutex.hpp>
+
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -22,81 +25,146 @@
 
 namespace boost::duplex::detail::fiber {
 
-// Counts the handler fibers of a run, so that the run returns only after the
-// last of them stopped touching it.
-class fiber_count {
-public:
-    void add() noexcept
-    {
-        std::unique_lock lk(mutex_);
-        ++live_;
-    }
-
-    // A fiber's very last touch of the run.
-    void remove() noexcept
-    {
-        std::unique_lock lk(mutex_);
-        if (--live_ == 0)
-            cv_.notify_all();
-    }
-
-    void wait_zero()
-    {
-        std::unique_lock lk(mutex_);
-        cv_.wait(lk, [this] { return live_ == 0; });
-    }
-
-private:
-    fibers::mutex mutex_;
-    fibers::condition_variable cv_;
-    std::size_t live_ = 0;
-};
-
-// fiber_responder::run: takes requests from the core as the limiter allows and
-// runs each handler invocation in a fiber of its own, which reports its end
-// back and wakes this loop. While idle the loop waits for a wake-up or for the
-// channel's earliest deadline, which it then expires.
+// The handler fibers of a run. A worker runs invocations one after another:
+// when one ends it takes the next request from the core itself, so that a
+// busy responder needs neither a fiber per request nor a hand-off through the
+// run loop for each. A worker that finds nothing parks until the run loop
+// hands it a request, or the run ends. Workers live on recycled stacks, and
+// the run returns only after the last of them stopped touching it.
 template <class Channel, class Handler, class Limiter>
-result<void> run(Channel& ch, Handler& handler, Limiter l)
-{
+class worker_pool {
     using core_type = typename Channel::core_type;
     using slot_type = typename core_type::slot_type;
     using Response = typename Channel::response_type;
 
-    locked_limiter<Limiter> limiter(std::move(l));
-    fiber_count fibers_alive;
+    // Lives on the worker's own stack.
+    struct worker {
+        slot_type* next = nullptr;  // a request handed over by the run loop
+        worker* below = nullptr;    // the idle stack
+        fibers::condition_variable wake;
+    };
+
+public:
+    worker_pool(Channel& ch, Handler& handler, Limiter& limiter) noexcept
+        : ch_(ch), handler_(handler), limiter_(limiter)
+    {
+    }
+
+    worker_pool(const worker_pool&) = delete;
+    worker_pool& operator=(const worker_pool&) = delete;
+
+    // Runs the taken request `s` on an idle worker, or on a new one.
+    void start(slot_type* s) noexcept
+    {
+        {
+            std::unique_lock lk(mutex_);
+            if (worker* w = idle_) {
+                idle_ = w->below;
+                w->next = s;
+                w->wake.notify_one();
+                return;
+            }
+            ++live_;
+        }
+        try {
+            fibers::fiber(std::allocator_arg, stacks_, [this, s] { work(s); }).detach();
+        } catch (...) {
+            // No fiber (std::bad_alloc, or no stack): the request fails, the run goes on.
+            end_invocation(ch_.core, limiter_, s, result<Response>(make_error_code(error::handler_failed)),
+                           time_point{}, time_point{});
+            std::unique_lock lk(mutex_);
+            --live_;
+        }
+    }
+
+    // Ends the parked workers and waits until every worker is gone. Called
+    // when the run is over, so no request is running any more.
+    void close()
+    {
+        std::unique_lock lk(mutex_);
+        closing_ = true;
+        while (worker* w = idle_) {
+            idle_ = w->below;
+            w->wake.notify_one();
+        }
+        gone_.wait(lk, [this] { return live_ == 0; });
+    }
+
+private:
+    void work(slot_type* s) noexcept
+    {
+        worker self;
+        for (;;) {
+            invoke(s);
+            auto next = ch_.core.take(limiter_.limit(), clock_type::now(), 1);
+            if (next.more || next.done)
+                ch_.responder_wake.raise();  // room for more than one, or the run is over
+            if (next.count != 0) {
+                limiter_.on_start();
+                s = next.first;
+                continue;
+            }
+            std::unique_lock lk(mutex_);
+            if (!closing_) {
+                self.below = idle_;
+                idle_ = &self;
+                self.wake.wait(lk, [&] { return self.next != nullptr || closing_; });
+            }
+            if (!self.next) {
+                // The worker's very last touch of the pool.
+                if (--live_ == 0)
+                    gone_.notify_all();
+                return;
+            }
+            s = std::exchange(self.next, nullptr);
+        }
+    }
+
+    void invoke(slot_type* s) noexcept
+    {
+        const time_point started = invocation_clock<Limiter>::now();
+        auto r = invoke_sync<Response>(handler_, core_type::take_request(s));
+        end_invocation(ch_.core, limiter_, s, std::move(r), started, invocation_clock<Limiter>::now());
+    }
+
+    Channel& ch_;
+    Handler& handler_;
+    Limiter& limiter_;
+    stack_pool stacks_;
+
+    fibers::mutex mutex_;
+    worker* idle_ = nullptr;
+    std::size_t live_ = 0;
+    bool closing_ = false;
+    fibers::condition_variable gone_;
+};
+
+// fiber_responder::run: takes requests from the core as the limiter allows and
+// hands them to the worker fibers. While idle the loop waits for a wake-up or
+// for the channel's earliest deadline, which it then expires.
+template <class Channel, class Handler, class Limiter>
+result<void> run(Channel& ch, Handler& handler, Limiter l)
+{
+    using locked_type = locked_limiter<Limiter>;
+    locked_type limiter(std::move(l));
     auto& core = ch.core;
     core.set_limit(limiter.limit());
-    stack_pool stacks;
+    worker_pool<Channel, Handler, locked_type> workers(ch, handler, limiter);
 
     for (;;) {
         auto batch = core.take(limiter.limit(), clock_type::now());
         if (batch.done)
             break;
-        for (slot_type* s = batch.first; s;) {
-            slot_type* next = s->chain;
+        for (auto* s = batch.first; s;) {
+            auto* next = s->chain;  // read first: the worker may finish the slot at once
             limiter.on_start();
-            fibers_alive.add();
-            try {
-                fibers::fiber(std::allocator_arg, stacks, [&ch, &handler, &limiter, &fibers_alive, s] {
-                    const time_point started = clock_type::now();
-                    auto r = invoke_sync<Response>(handler, core_type::take_request(s));
-                    end_invocation(ch.core, limiter, s, std::move(r), started, clock_type::now());
-                    ch.responder_wake.raise();
-                    fibers_alive.remove();
-                }).detach();
-            } catch (...) {
-                // No fiber (std::bad_alloc, or no stack): the request fails, the run goes on.
-                end_invocation(core, limiter, s, result<Response>(make_error_code(error::handler_failed)),
-                               clock_type::now(), clock_type::now());
-                fibers_alive.remove();
-            }
+            workers.start(s);
             s = next;
         }
         if (batch.count == 0 && !ch.responder_wake.wait_until(core.earliest_deadline()))
             core.expire(clock_type::now());
     }
-    fibers_alive.wait_zero();
+    workers.close();
     return boost::outcome_v2::success();
 }
 
