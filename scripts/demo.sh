@@ -5,11 +5,14 @@
 # Distributed under the Boost Software License, Version 1.0. (See accompanying
 # file LICENSE_1_0.txt or copy at http://www.boost.org/LICENSE_1_0.txt)
 #
-# The demo command: bash scripts/demo.sh [demo arguments]
+# The demo command: bash scripts/demo.sh [duplex_bench arguments]
 #
 # Installs the Debian 12 packages that are missing (as root), builds
-# example/demo.cpp (target duplex_demo) with g++ in Release mode under
-# build/demo, and runs it.
+# example/demo.cpp (target duplex_demo) and the benchmark bench/ (target
+# duplex_bench) with g++ in Release mode under build/demo, runs the demo,
+# then the short benchmark, `duplex_bench --quick` (other arguments, when
+# given, replace --quick; see bench/README.md). Its CSV files go to
+# build/demo/bench_results.
 #
 # Environment (optional): DUPLEX_SKIP_DEPS=1 skips the package check.
 
@@ -33,10 +36,27 @@ cmake -S . -B build/demo -G Ninja \
     -DCMAKE_CXX_COMPILER=g++ \
     -DCMAKE_BUILD_TYPE=Release \
     -DBOOST_DUPLEX_BUILD_TESTS=OFF \
-    -DBOOST_DUPLEX_BUILD_EXAMPLES=ON
+    -DBOOST_DUPLEX_BUILD_EXAMPLES=ON \
+    -DBOOST_DUPLEX_BUILD_BENCH=ON
 
-cmake --build build/demo --parallel 2 --target duplex_demo
+cmake --build build/demo --parallel 2 --target duplex_demo duplex_bench
+
+bench_args=("$@")
+if [ "${#bench_args[@]}" -eq 0 ]; then
+    bench_args=(--quick)
+fi
 
 echo
-echo "=== build/demo/example/duplex_demo $*"
-exec build/demo/example/duplex_demo "$@"
+echo "=== build/demo/example/duplex_demo"
+demo_status=0
+build/demo/example/duplex_demo || demo_status=$?
+
+echo
+echo "=== build/demo/bench/duplex_bench --out build/demo/bench_results ${bench_args[*]}"
+bench_status=0
+build/demo/bench/duplex_bench --out build/demo/bench_results "${bench_args[@]}" || bench_status=$?
+
+if [ "$demo_status" -ne 0 ] || [ "$bench_status" -ne 0 ]; then
+    echo "demo.sh: duplex_demo exited with $demo_status, duplex_bench with $bench_status" >&2
+    exit 1
+fi
