@@ -76,8 +76,11 @@ class run_op final : public run_hooks,
         time_point started{};
     };
 
-    // Requests taken per drain before the strand is given back to other work.
-    static constexpr int rounds_per_drain = 16;
+    // Takes per drain before the strand is given back to other work. Each
+    // take serves up to the limit, and responses to clients on this thread
+    // run inline, so a round is short; yielding costs a post (and, on an
+    // io_context with a reactor, a poll of it).
+    static constexpr int rounds_per_drain = 64;
 
 public:
     run_op(Channel& ch, Handler h, Limiter l, CompletionHandler&& done)
@@ -136,6 +139,8 @@ private:
         if (finished_)
             return;
         for (int round = 0; round != rounds_per_drain; ++round) {
+            // Read each round: synchronous handlers run inline, so a round
+            // may have taken long, and take() must see what expired meanwhile.
             auto batch = ch_->core.take(limiter_.limit(), clock_type::now());
             if (batch.done) {
                 finish_run(ch_->responder_gone.load() ? make_error_code(error::closed) : result<void>(boost::outcome_v2::success()));

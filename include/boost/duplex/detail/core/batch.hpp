@@ -212,8 +212,27 @@ private:
             }
             s->index = next_++;
             ++outstanding_;
+            // The slot is prepared under the lock, so that a cancel finds the
+            // sub-request's key at once (it then marks the prepared slot, and
+            // submit() completes it as cancelled).
+            std::optional<Request> req;
+            typename Core::slot_type* slot = nullptr;
+            boost::system::error_code failed;
+            try {
+                req.emplace(source_.next());
+                slot = core_.prepare();
+                s->key = core_.key_of(slot);
+                s->active = true;
+            } catch (const std::bad_alloc&) {
+                failed = make_error_code(boost::system::errc::not_enough_memory);
+            } catch (...) {
+                failed = make_error_code(error::invalid_argument);  // no request could be made from the element
+            }
             lk.unlock();
-            submit(s);
+            if (failed)
+                sub_done(s, failed);
+            else
+                submit(s, slot, std::move(*req));
             lk.lock();
         }
     }
@@ -228,38 +247,16 @@ private:
         return subs_.back().get();
     }
 
-    // Submits the request of index s->index. Where that throws (the request's
-    // copy, or std::bad_alloc), the request ends with not_enough_memory or
-    // invalid_argument (a request that could not be made from its element)
-    // rather than taking the process down: this runs inside completions,
-    // which must not throw.
-    void submit(sub* s) noexcept
+    // Submits the prepared request of sub-request `s`. Where that throws
+    // (std::bad_alloc), the request ends with not_enough_memory rather than
+    // taking the process down: this runs inside completions, which must not
+    // throw.
+    void submit(sub* s, typename Core::slot_type* slot, Request&& req) noexcept
     {
         const time_point now = clock_type::now();
-        typename Core::slot_type* slot = nullptr;
-        std::optional<Request> req;
-        try {
-            req.emplace(source_.next());
-            slot = core_.prepare();
-        } catch (const std::bad_alloc&) {
-            sub_done(s, make_error_code(boost::system::errc::not_enough_memory));
-            return;
-        } catch (...) {
-            sub_done(s, make_error_code(error::invalid_argument));
-            return;
-        }
-        {
-            std::lock_guard lock(mutex_);
-            s->key = core_.key_of(slot);
-            s->active = !stopping_;
-        }
-        // A cancel that raced with the lines above finds the prepared slot and
-        // marks it, so submit() completes it as cancelled.
-        if (!s->active)
-            core_.cancel(s->key, false);
         const time_point deadline = deadline_ ? *deadline_ : deadline_after(now, core_.options().timeout);
         try {
-            derived().apply(core_.submit(slot, std::move(*req), deadline, *s, now));
+            derived().apply(core_.submit(slot, std::move(req), deadline, *s, now));
         } catch (...) {
             sub_done(s, make_error_code(boost::system::errc::not_enough_memory));
         }

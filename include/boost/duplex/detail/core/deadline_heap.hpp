@@ -16,19 +16,37 @@
 
 namespace boost::duplex::detail {
 
-// A binary min-heap of slots by deadline that knows each slot's position, so a
-// request that ends early leaves the heap at once (no tombstones piling up for
-// the length of a timeout). Its vector keeps its capacity: no allocation per
-// request once warm.
+// The pending deadlines: the earliest at top(), any slot removable at once
+// (no tombstones piling up for the length of a timeout).
+//
+// Requests mostly come with one timeout, so their deadlines arrive in order:
+// those go to the back of a sorted list, O(1) in and out. A deadline earlier
+// than the list's last (a shorter timeout) goes into a binary min-heap that
+// knows each slot's position. Neither allocates per request once warm.
 template <class Slot>
 class deadline_heap {
+    static constexpr std::uint32_t in_list = Slot::npos - 1;
+
 public:
-    bool empty() const noexcept { return v_.empty(); }
-    std::size_t size() const noexcept { return v_.size(); }
-    Slot* top() const noexcept { return v_.front(); }
+    bool empty() const noexcept { return list_.empty() && v_.empty(); }
+    std::size_t size() const noexcept { return list_.size() + v_.size(); }
+
+    Slot* top() const noexcept
+    {
+        if (v_.empty())
+            return list_.front();
+        if (list_.empty() || v_.front()->deadline < list_.front()->deadline)
+            return v_.front();
+        return list_.front();
+    }
 
     void push(Slot* s)
     {
+        if (list_.empty() || !(s->deadline < list_.back()->deadline)) {
+            list_.push_back(s);
+            s->heap_pos = in_list;
+            return;
+        }
         v_.push_back(s);
         s->heap_pos = static_cast<std::uint32_t>(v_.size() - 1);
         up(s->heap_pos);
@@ -40,6 +58,10 @@ public:
         if (i == Slot::npos)
             return;
         s->heap_pos = Slot::npos;
+        if (i == in_list) {
+            list_.erase(s);
+            return;
+        }
         Slot* last = v_.back();
         v_.pop_back();
         if (last == s)
@@ -87,6 +109,7 @@ private:
         }
     }
 
+    slot_list<Slot, &Slot::deadline_link> list_;
     std::vector<Slot*> v_;
 };
 

@@ -25,8 +25,8 @@ namespace boost::duplex::detail {
 
 // What a slab needs inside each of its slots.
 struct slab_hook {
-    std::uint32_t slab_index = 0;     // the slot's index in its table, fixed for its life
-    slab_hook* slab_free_next = nullptr;
+    std::uint32_t slab_index = 0;                  // the slot's index in its table, fixed for its life
+    std::atomic<std::uint32_t> slab_free_next{0};  // the next free slot's index + 1 (0: none)
 };
 
 // A table of slots that hands out and takes back slots of type Slot, which
@@ -35,15 +35,19 @@ struct slab_hook {
 // steady-state acquire/release allocate nothing.
 //
 // Shards keep threads apart: a thread acquires from its own shard, and a slot
-// goes back to the shard it came from. One shard is a plain locked free list.
+// goes back to the shard it came from. A shard's free list is a lock-free
+// stack whose head carries a tag against ABA (a slot popped and pushed back
+// between another thread's read and its exchange changes the tag); since
+// slots are never freed, reading a slot that another thread just took is
+// harmless, the exchange then fails. The lock serves growth only.
 template <class Slot>
 class slab {
     static constexpr std::uint32_t first_chunk = 16;
     static constexpr std::uint32_t chunk_count = 20;  // 16 * (2^20 - 1) slots per shard at most
 
     struct alignas(64) shard {
-        std::mutex mutex;
-        slab_hook* free = nullptr;
+        std::atomic<std::uint64_t> free{0};  // tag << 32 | (index of the top free slot + 1)
+        std::mutex mutex;                    // growth
         std::atomic<std::uint32_t> used{0};  // slots ever handed out by this shard (written under the lock)
         std::array<std::atomic<Slot*>, chunk_count> chunks{};
     };
@@ -71,15 +75,17 @@ public:
     {
         const std::uint32_t home = this_thread_shard() & (shard_count_ - 1);
         shard& sh = shards_[home];
-        std::lock_guard lock(sh.mutex);
-        if (sh.free) {
-            slab_hook* h = sh.free;
-            sh.free = h->slab_free_next;
-            return static_cast<Slot*>(h);
+        std::uint64_t head = sh.free.load(std::memory_order_acquire);
+        while (const auto top = static_cast<std::uint32_t>(head)) {
+            Slot* s = at(top - 1);
+            const std::uint64_t next = ((head >> 32) + 1) << 32 | s->slab_free_next.load(std::memory_order_relaxed);
+            if (sh.free.compare_exchange_weak(head, next, std::memory_order_acquire, std::memory_order_acquire))
+                return s;
         }
+        std::lock_guard lock(sh.mutex);
         const std::uint32_t local = sh.used.load(std::memory_order_relaxed);
         const auto [chunk, offset] = locate(local);
-        if (chunk >= chunk_count || std::uint64_t(local) * shard_count_ + home > UINT32_MAX)
+        if (chunk >= chunk_count || std::uint64_t(local) * shard_count_ + home >= UINT32_MAX)  // index + 1 must fit
             throw std::bad_alloc();
         Slot* base = sh.chunks[chunk].load(std::memory_order_relaxed);
         if (!base) {
@@ -95,9 +101,12 @@ public:
     void release(Slot* s) noexcept
     {
         shard& sh = shards_[s->slab_index & (shard_count_ - 1)];
-        std::lock_guard lock(sh.mutex);
-        s->slab_free_next = sh.free;
-        sh.free = s;
+        std::uint64_t head = sh.free.load(std::memory_order_relaxed);
+        std::uint64_t next;
+        do {
+            s->slab_free_next.store(static_cast<std::uint32_t>(head), std::memory_order_relaxed);
+            next = ((head >> 32) + 1) << 32 | (s->slab_index + 1);
+        } while (!sh.free.compare_exchange_weak(head, next, std::memory_order_release, std::memory_order_relaxed));
     }
 
     // The slot with this index, or null for an index never handed out.
@@ -113,6 +122,17 @@ public:
     }
 
     std::uint32_t shard_count() const noexcept { return shard_count_; }
+
+private:
+    // The slot with an index known to have been handed out.
+    Slot* at(std::uint32_t index) const noexcept
+    {
+        const shard& sh = shards_[index & (shard_count_ - 1)];
+        const auto [chunk, offset] = locate(index / shard_count_);
+        return sh.chunks[chunk].load(std::memory_order_relaxed) + offset;
+    }
+
+public:
 
 private:
     static constexpr std::uint32_t chunk_start(std::uint32_t chunk) noexcept

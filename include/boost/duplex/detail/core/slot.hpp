@@ -106,6 +106,7 @@ struct slot : slab_hook {
     std::uint32_t heap_pos = npos;        // (L) position in the deadline heap, npos when not in it
     list_links<slot> link;                // (L) the queue or the room list
     list_links<slot> run_link;            // (L) the list of running slots
+    list_links<slot> deadline_link;       // (L) the in-order deadlines (see deadline_heap)
     slot* chain = nullptr;                // a batch handed out by take(), or slots to reclaim
     time_point deadline{};
     waiter<Response>* owner = nullptr;
@@ -125,6 +126,7 @@ public:
     bool empty() const noexcept { return head_ == nullptr; }
     std::size_t size() const noexcept { return size_; }
     Slot* front() const noexcept { return head_; }
+    Slot* back() const noexcept { return tail_; }
 
     void push_back(Slot* s) noexcept
     {
