@@ -13,6 +13,7 @@
 #include <boost/duplex/detail/fiber/channel.hpp>
 
 #include <optional>
+#include <thread>
 #include <utility>
 
 namespace boost::duplex::detail::fiber {
@@ -44,7 +45,12 @@ result<typename Channel::response_type> request(Channel& ch, Request&& req, dura
     request_waiter<typename Channel::response_type> w;
     auto* s = ch.core.prepare();
     ch.apply(ch.core.submit(s, std::forward<Request>(req), deadline, w, now));
-    wait_driving_deadlines(ch.core, w.done, [deadline] { return deadline; });
+    // On the thread of a running responder its run loop keeps this deadline
+    // (it waits for the channel's earliest one), and were that thread
+    // blocked, this fiber could not run either: no timed wait needed. On any
+    // other thread, or before the run, the waiting fiber keeps its own.
+    const bool kept = ch.run_thread.load(std::memory_order_relaxed) == std::this_thread::get_id();
+    wait_driving_deadlines(ch.core, w.done, [deadline, kept] { return kept ? time_point::max() : deadline; });
     return std::move(*w.value);
 }
 

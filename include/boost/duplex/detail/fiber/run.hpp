@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <utility>
 
 namespace boost::duplex::detail::fiber {
@@ -150,6 +151,7 @@ result<void> run(Channel& ch, Handler& handler, Limiter l)
     auto& core = ch.core;
     core.set_limit(limiter.limit());
     worker_pool<Channel, Handler, locked_type> workers(ch, handler, limiter);
+    ch.run_thread.store(std::this_thread::get_id());
 
     for (;;) {
         auto batch = core.take(limiter.limit(), clock_type::now());
@@ -164,6 +166,7 @@ result<void> run(Channel& ch, Handler& handler, Limiter l)
         if (batch.count == 0 && !ch.responder_wake.wait_until(core.earliest_deadline()))
             core.expire(clock_type::now());
     }
+    ch.run_thread.store(std::thread::id());
     workers.close();
     return boost::outcome_v2::success();
 }
