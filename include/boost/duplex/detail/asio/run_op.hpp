@@ -76,11 +76,12 @@ class run_op final : public run_hooks,
         time_point started{};
     };
 
-    // Takes per drain before the strand is given back to other work. Each
-    // take serves up to the limit, and responses to clients on this thread
-    // run inline, so a round is short; yielding costs a post (and, on an
-    // io_context with a reactor, a poll of it).
-    static constexpr int rounds_per_drain = 64;
+    // How long a drain may keep the strand before giving it back to other
+    // work. Yielding costs a post (and, on an io_context with a reactor, a
+    // poll of it), so a drain goes on while rounds are quick, as they are
+    // when responses to clients on this thread run inline; one slow round
+    // (synchronous handlers run inline too) ends it.
+    static constexpr auto drain_budget = std::chrono::microseconds(50);
 
 public:
     run_op(Channel& ch, Handler h, Limiter l, CompletionHandler&& done)
@@ -138,10 +139,11 @@ private:
     {
         if (finished_)
             return;
-        for (int round = 0; round != rounds_per_drain; ++round) {
+        const time_point start = clock_type::now();
+        for (time_point now = start; now - start < drain_budget; now = clock_type::now()) {
             // Read each round: synchronous handlers run inline, so a round
             // may have taken long, and take() must see what expired meanwhile.
-            auto batch = ch_->core.take(limiter_.limit(), clock_type::now());
+            auto batch = ch_->core.take(limiter_.limit(), now);
             if (batch.done) {
                 finish_run(ch_->responder_gone.load() ? make_error_code(error::closed) : result<void>(boost::outcome_v2::success()));
                 return;
