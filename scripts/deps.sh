@@ -12,6 +12,7 @@
 duplex_packages=(
     g++
     clang
+    libclang-rt-14-dev
     cmake
     ninja-build
     libboost1.81-dev

@@ -10,7 +10,8 @@
 # 1. installs the Debian 12 packages that are missing (as root);
 # 2. for each compiler: CMake configure (Ninja, -DBOOST_DUPLEX_WERROR=ON),
 #    build, and ctest (unit tests, examples, CMake integration tests);
-# 3. b2: builds the library, tests and examples, and runs the tests.
+# 3. b2: builds the library, tests and examples, and runs the tests;
+# 4. the sans-io core fuzzer (libFuzzer, ASan, UBSan) for a bounded time.
 # Exits non-zero when any step failed, after a summary.
 #
 # Environment (all optional):
@@ -23,6 +24,7 @@
 #   DUPLEX_SKIP_DEPS=1            do not check the installed packages
 #   DUPLEX_CTEST_ARGS="-R asio"   extra ctest arguments
 #   DUPLEX_JOBS=2                 parallel build and test jobs
+#   DUPLEX_FUZZ_SECONDS=60        how long the fuzzer runs (0 skips it)
 
 set -uo pipefail
 
@@ -137,6 +139,24 @@ if [ "${DUPLEX_SKIP_B2:-0}" != 1 ]; then
         mapfile -t details < <(grep -E '^\.\.\.failed ' build/b2.log | grep -v '^\.\.\.failed updating' |
             sed -E 's/^\.\.\.failed ([^ ]+) .*\/([^/]+)\.\.\.$/\1 \2/')
         summary_detail "${details[@]}"
+    fi
+fi
+
+# --- 4. the core fuzzer ---------------------------------------------------------
+
+fuzz_seconds=${DUPLEX_FUZZ_SECONDS:-60}
+if [ "$fuzz_seconds" != 0 ]; then
+    note "fuzz: the sans-io core against its model, ${fuzz_seconds}s"
+    start=$SECONDS
+    mkdir -p build
+    bash test/fuzz/run.sh "$fuzz_seconds" > build/fuzz.log 2>&1
+    rc=$?
+    tail -n 12 build/fuzz.log
+    runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' build/fuzz.log | grep -oE '[0-9]+$' || true)
+    if [ "$rc" -eq 0 ]; then
+        pass "fuzz: $((SECONDS - start))s; ${runs:-?} inputs, no finding"
+    else
+        fail "fuzz (exit $rc): see build/fuzz.log; the input is in build/fuzz/artifacts/"
     fi
 fi
 

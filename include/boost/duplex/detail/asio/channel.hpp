@@ -60,7 +60,7 @@ public:
     void apply(effects fx)
     {
         if (fx.wake_responder)
-            wake();
+            schedule_drain();
         if (fx.rearm_timer)
             net::post(timer_strand_, [self = this->weak_from_this()]() noexcept {
                 if (auto p = self.lock())
@@ -107,6 +107,8 @@ public:
     std::atomic<bool> responder_gone{false};
     // async_run was called once; a channel runs at most once.
     std::atomic<bool> run_started{false};
+    // A run is going (from its start until it completes).
+    std::atomic<bool> run_active{false};
 
 private:
     // A strand of the io_context's own executor where there is one: Asio
@@ -120,12 +122,16 @@ private:
         return net::make_strand(ex);
     }
 
-    // Wakes the idle responder. On an io_context the wake-up travels in
-    // memory of the channel's own (the core asks for at most one wake-up per
-    // idle period, so one buffer serves them all) and enters the strand from
-    // the responder's thread, whose recycled memory then serves the strand:
-    // a client on another thread allocates nothing to wake the responder.
-    void wake()
+public:
+    // Runs the responder's drain on its strand soon: to wake it from idle, or
+    // to carry on after it gave the strand back. On an io_context this
+    // travels in memory of the channel's own (the two never overlap: a wake-up
+    // comes only while the responder is idle, a carry-on only while it is
+    // busy) and enters the strand from the responder's thread: a client on
+    // another thread allocates nothing to wake the responder, and the strand
+    // has no waiting work when its invoker ends, so Asio need not reschedule
+    // (and allocate for) it.
+    void schedule_drain()
     {
         if (io_executor_) {
             post_with(wake_memory_, *io_executor_, [self = this->shared_from_this()]() mutable noexcept {
@@ -137,6 +143,7 @@ private:
         }
     }
 
+private:
     void drain() noexcept
     {
         if (run)
@@ -146,7 +153,19 @@ private:
     // Timer strand only.
     void arm_timer()
     {
-        const time_point next = core.next_deadline();
+        time_point next = core.next_deadline();
+        if (next == time_point::max() && run_active.load(std::memory_order_relaxed) &&
+            core.options().timeout != duration::max()) {
+            // Nothing to wait for now, but a run is going, which holds the
+            // io_context anyway. Rather than disarm, and have the next request
+            // re-arm from its own thread (a post that allocates when that is
+            // not this thread), keep the timer at its expiry, or at the
+            // default timeout's horizon: requests with the default timeout
+            // need no re-arm before then, and expiring early finds nothing due.
+            next = armed_at_ != time_point::max() ? armed_at_
+                                                  : deadline_after(clock_type::now(), core.options().timeout);
+            core.note_armed(next);
+        }
         if (next == armed_at_)
             return;
         if (next == time_point::max()) {

@@ -109,6 +109,7 @@ private:
         }
         ch_->run = this;
         ch_->run_owner = this->shared_from_this();
+        ch_->run_active.store(true);
         ch_->core.set_limit(limiter_.limit());
         drain();
     }
@@ -156,10 +157,8 @@ private:
                 s = next;
             }
         }
-        // Busy: let other work on the strand run, then carry on.
-        net::post(ch_->responder_strand, [self = this->shared_from_this(), ch = ch_->shared_from_this()]() noexcept {
-            self->drain();
-        });
+        // Busy: let other work run, then carry on.
+        ch_->schedule_drain();
     }
 
     void invoke(slot_type* s) noexcept
@@ -247,6 +246,7 @@ private:
     {
         std::shared_ptr<void> keep;  // destroyed last: this may be the run's last owner
         finished_ = true;
+        ch_->run_active.store(false);
         if (ch_->run == this) {
             ch_->run = nullptr;
             keep = std::move(ch_->run_owner);

@@ -113,7 +113,9 @@ public:
                 e = error::timeout;
                 ++counters_.timed_out;
             } else {
-                const bool to_queue = queue_.size() < opts_.capacity || handoff_possible();
+                // Older requests waiting for room go first (a rendezvous
+                // hand-off must not overtake them).
+                const bool to_queue = room_.empty() && (queue_.size() < opts_.capacity || handoff_possible());
                 if (!to_queue && opts_.on_full == overflow::reject) {
                     e = error::queue_full;
                 } else {
@@ -243,6 +245,16 @@ public:
         return armed_ = heap_.empty() ? time_point::max() : heap_.top()->deadline;
     }
 
+    // Records that the backend's timer waits until `t` although no deadline
+    // asks for it (a lazily kept timer): a request whose deadline is not
+    // earlier then needs no re-arm.
+    void note_armed(time_point t) noexcept
+    {
+        std::lock_guard lock(mutex_);
+        if (t < armed_)
+            armed_ = t;
+    }
+
     // ---- the responder ----------------------------------------------------
 
     struct take_result {
@@ -293,11 +305,11 @@ public:
                 --n;
                 --wanted;
             }
-            promote_waiters();
             const bool empty = queue_.empty() && room_.empty();
             out.more = !empty && n != 0;
             idle_ = out.count == 0 && empty && n != 0 && !stopped_;
             demand_ = idle_ ? n : 0;
+            promote_waiters();
             if (empty && in_flight_ == 0 && (stopped_ || clients_ == 0)) {
                 stopped_ = closed_ = true;
                 idle_ = false;
@@ -537,9 +549,11 @@ private:
             end_early(s, run_outcome::closed, batch);
     }
 
+    // Moves requests waiting for room into the queue while it has room, or
+    // while a rendezvous responder stands ready for them, oldest first.
     void promote_waiters() noexcept
     {
-        while (!room_.empty() && queue_.size() < opts_.capacity) {
+        while (!room_.empty() && (queue_.size() < opts_.capacity || handoff_possible())) {
             slot_type* s = room_.pop_front();
             s->state = slot_state::queued;
             queue_.push_back(s);
