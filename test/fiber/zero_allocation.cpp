@@ -35,23 +35,7 @@
 #define BOOST_TEST_MODULE fiber_zero_allocation
 #include <boost/test/unit_test.hpp>
 
-// The counter replaces malloc & co; a sanitizer that intercepts them
-// (AddressSanitizer, ThreadSanitizer, MemorySanitizer) cannot live with that:
-// its own interceptors (strdup & co) allocate from its heap, which the
-// replacement free() then hands to glibc. Under one the counter is left out
-// and the cases check nothing.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define DUPLEX_TEST_NO_ALLOCATION_COUNTER
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer) || \
-    __has_feature(hwaddress_sanitizer)
-#define DUPLEX_TEST_NO_ALLOCATION_COUNTER
-#endif
-#endif
-#if !defined(DUPLEX_TEST_NO_ALLOCATION_COUNTER)
-#define BOOST_DUPLEX_BENCH_ALLOC_COUNTER_DEFINE
-#endif
-#include "../../bench/alloc_counter.hpp"
+#include "../zero_allocation.hpp"
 
 #include "common.hpp"
 
@@ -63,44 +47,11 @@
 #include <vector>
 
 using namespace fiber_test;
+using namespace zero_allocation_test;
 
 namespace {
 
-namespace bench = boost::duplex::bench;
-
-using value_type = std::uint64_t;
 using client_type = dx::fiber_client<value_type, value_type>;
-
-constexpr std::uint64_t warm_requests = 10'000;
-constexpr std::uint64_t measured_requests = 10'000;
-constexpr std::size_t client_count = 64;
-constexpr std::size_t batch_concurrency = 64;
-
-// False, with a message, where the counter does not see allocations.
-bool counting()
-{
-#if defined(DUPLEX_TEST_NO_ALLOCATION_COUNTER)
-    const bool on = false;
-#else
-    const bool on = bench::allocation_counting();
-#endif
-    if (on)
-        return true;
-    BOOST_TEST_MESSAGE("allocation counting is off in this build (a sanitizer, or another allocator, intercepts "
-                       "malloc): "
-                       << boost::unit_test::framework::current_test_case().p_name.get() << " is not checked");
-    return false;
-}
-
-struct echo {
-    value_type operator()(value_type v) const noexcept { return v; }
-};
-
-// A request value no other request of the run carries.
-constexpr value_type request_value(std::uint64_t client, std::uint64_t n)
-{
-    return (client << 32) | n;
-}
 
 // The clients' shared count of requests, and the two readings of the
 // allocation counter. Used by the fibers of one thread only.
