@@ -23,78 +23,20 @@
 #include <boost/test/unit_test.hpp>
 
 #include "common.hpp"
+#include "../lazy_range.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
 #include <cstring>
-#include <fstream>
 #include <ranges>
 #include <string>
 
 using namespace fiber_test;
 
-namespace {
-
+using duplex_test_support::counting;
+using duplex_test_support::proc_status_kb;
 using u64 = std::uint64_t;
-
-// A lazy, sized range of consecutive numbers (std::views::iota, which clang 14
-// cannot compile with libstdc++ 12): the batch reads it element by element,
-// so the requests take no memory.
-template <class T>
-struct counting_iterator {
-    using value_type = T;
-    using difference_type = std::ptrdiff_t;
-    using iterator_concept = std::forward_iterator_tag;
-    using iterator_category = std::forward_iterator_tag;
-    T v{};
-    T operator*() const { return v; }
-    counting_iterator& operator++()
-    {
-        ++v;
-        return *this;
-    }
-    counting_iterator operator++(int)
-    {
-        auto t = *this;
-        ++v;
-        return t;
-    }
-    bool operator==(const counting_iterator&) const = default;
-    friend difference_type operator-(const counting_iterator& a, const counting_iterator& b)
-    {
-        return static_cast<difference_type>(a.v) - static_cast<difference_type>(b.v);
-    }
-};
-
-template <class T>
-struct counting_range {
-    T first, last;
-    counting_iterator<T> begin() const { return {first}; }
-    counting_iterator<T> end() const { return {last}; }
-};
-
-template <class T>
-counting_range<T> counting(T first, T last)
-{
-    return {first, last};
-}
-static_assert(std::ranges::forward_range<counting_range<int>>);
-static_assert(std::ranges::sized_range<counting_range<int>>);
-
-// A field of /proc/self/status in kB (VmRSS, VmHWM), or -1 if unreadable.
-long proc_status_kb(const char* field)
-{
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    const std::size_t n = std::strlen(field);
-    while (std::getline(in, line))
-        if (line.compare(0, n, field) == 0 && line.size() > n && line[n] == ':')
-            return std::stol(line.substr(n + 1));
-    return -1;
-}
-
-}  // namespace
 
 // 1 000 000 requests in one batch with concurrency 64: every response
 // arrives in input order, and the peak memory grows by the results (8 bytes
