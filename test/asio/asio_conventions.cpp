@@ -244,6 +244,38 @@ BOOST_AUTO_TEST_CASE(callback_token)
     c.finish(ctx);
 }
 
+// A completion handler that throws: the exception leaves io_context::run(),
+// as it would from any posted handler, even where the response was delivered
+// by running the handler inline in the responder's loop (a client on the
+// channel's own io_context); it does not escape into the responder, which
+// keeps serving the requests behind it.
+BOOST_AUTO_TEST_CASE(exception_from_completion_handler_leaves_run_and_channel_keeps_serving)
+{
+    net::io_context ctx;
+    doubling_channel c(ctx);
+    struct boom {
+        int value;
+    };
+    std::optional<dx::result<int>> second, third;
+    c.client().async_request(1, [](dx::result<int> r) { throw boom{r ? r.value() : -1}; });
+    c.client().async_request(2, [&](dx::result<int> r) { second.emplace(std::move(r)); });
+    std::optional<int> caught;
+    try {
+        run_until(ctx, [] { return false; }, 5s);
+    } catch (const boom& b) {
+        caught = b.value;
+    }
+    BOOST_TEST_REQUIRE(caught.has_value());
+    BOOST_TEST(*caught == 2);  // the response reached the throwing handler first
+    // The io_context goes on after the exception, and so does the channel.
+    c.client().async_request(3, [&](dx::result<int> r) { third.emplace(std::move(r)); });
+    BOOST_TEST_REQUIRE(run_until(ctx, [&] { return second && third; }));
+    BOOST_TEST(holds_value(*second, 4));
+    BOOST_TEST(holds_value(*third, 6));
+    BOOST_TEST(c.responder().stats().completed == 3u);
+    c.finish(ctx);
+}
+
 BOOST_AUTO_TEST_CASE(use_awaitable_token)
 {
     net::io_context ctx;
