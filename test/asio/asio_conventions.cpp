@@ -383,6 +383,16 @@ BOOST_AUTO_TEST_CASE(deferred_token)
     BOOST_TEST_REQUIRE(rb->has_value());
     BOOST_TEST((rb->value() == std::vector<int>{3, 6}));
 
+    // A deferred request launched twice (as an lvalue) is two requests, each
+    // with its own copy of the request.
+    auto twice = client.async_request(5, net::deferred);
+    std::optional<dx::result<int>> t1, t2;
+    twice([&](dx::result<int> r) { t1.emplace(std::move(r)); });
+    twice([&](dx::result<int> r) { t2.emplace(std::move(r)); });
+    BOOST_TEST_REQUIRE(run_until(ctx, [&] { return t1 && t2; }));
+    BOOST_TEST(holds_value(*t1, 15));
+    BOOST_TEST(holds_value(*t2, 15));
+
     // Launched into a coroutine.
     std::optional<std::vector<dx::result<int>>> rs;
     net::co_spawn(

@@ -135,11 +135,17 @@ private:
 // to a request_op. Every completion, even an immediate one, is posted.
 template <class Channel>
 struct initiate_request {
-    std::shared_ptr<Channel> ch;
+    // Moved out when the initiation runs (it runs once): once the request is
+    // submitted it may complete on another thread, and the completion may
+    // destroy whatever holds this object (a use_awaitable frame, for one)
+    // before this function returns, so nothing here may be read after the
+    // submission but locals. Found by ThreadSanitizer (test/asio/multithread.cpp).
+    mutable std::shared_ptr<Channel> channel;
 
     template <class Handler, class Request>
     void operator()(Handler&& handler, Request&& req, duration timeout) const
     {
+        const std::shared_ptr<Channel> ch = std::move(channel);
         using handler_type = std::decay_t<Handler>;
         using response_type = typename Channel::response_type;
         using op_type = request_op<response_type, handler_type, net::any_io_executor>;
@@ -159,7 +165,7 @@ struct initiate_request {
             slot.template emplace<cancel_request<Channel>>(ch, ch->core.key_of(s));
         effects fx;
         try {
-            fx = ch->core.submit(s, std::move(req), deadline_after(now, timeout), *op, now);
+            fx = ch->core.submit(s, std::forward<Request>(req), deadline_after(now, timeout), *op, now);
         } catch (...) {
             // Nothing was admitted (std::bad_alloc): the op is still ours.
             if (slot.is_connected())
