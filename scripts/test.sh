@@ -8,31 +8,55 @@
 # The test command: bash scripts/test.sh
 #
 # 1. installs the Debian 12 packages that are missing (as root);
-# 2. for each compiler: CMake configure (Ninja, -DBOOST_DUPLEX_WERROR=ON),
-#    build, and ctest (unit tests, examples, CMake integration tests; with
-#    gcc also the benchmark, smoke-run on a hundredth of its counts);
+# 2. CMake configure (Ninja, -DBOOST_DUPLEX_WERROR=ON), build and ctest, once
+#    per build of DUPLEX_BUILDS:
+#      gcc   g++ Release: unit tests, examples, the chaos soak, CMake
+#            integration tests, and the benchmark smoke-run on a hundredth of
+#            its counts (build/gcc);
+#      asan  clang++ Debug with AddressSanitizer + UndefinedBehaviorSanitizer
+#            (-DBOOST_DUPLEX_SANITIZE=address,undefined): every test of the
+#            tree, the soak included (build/asan);
+#      tsan  clang++ Debug with ThreadSanitizer (-DBOOST_DUPLEX_SANITIZE=thread):
+#            the tests TSan can follow, i.e. all but the Fiber backend's (the
+#            fiber_* tests, the example_fiber_* examples, and the soak's fiber
+#            half: Debian's Boost.Fiber/Context switch stacks and synchronise
+#            inside uninstrumented libraries, see test/sanitizers/README.md);
+#            built are only the executables of the tests it runs (build/tsan);
+#      clang plain clang++ Debug (not in the default list: asan covers it).
+#    A sanitizer report fails its test: zero reports is the only pass, and
+#    no report is suppressed.
 # 3. b2: builds the library, tests and examples, and runs the tests;
 # 4. the sans-io core fuzzer (libFuzzer, ASan, UBSan) for a bounded time.
 # Exits non-zero when any step failed, after a summary.
 #
 # Environment (all optional):
-#   DUPLEX_COMPILERS="gcc clang"  compilers to use (gcc, clang)
-#   DUPLEX_BUILD_TYPE=...         CMake build type for every compiler
-#                                 (default: Release for gcc, Debug for clang,
-#                                 so both optimised code and assertions are tested)
+#   DUPLEX_BUILDS="gcc asan tsan" the CMake builds to run (gcc, asan, tsan, clang);
+#                                 DUPLEX_COMPILERS, its old name, is still read
+#   DUPLEX_BUILD_TYPE=...         CMake build type for every build
+#                                 (default: Release for gcc, Debug for the
+#                                 clang ones, so both optimised code and
+#                                 assertions are tested)
 #   DUPLEX_SKIP_B2=1              skip the b2 build
 #   DUPLEX_B2_TOOLSET=gcc         b2 toolset (gcc or clang)
 #   DUPLEX_SKIP_DEPS=1            do not check the installed packages
-#   DUPLEX_CTEST_ARGS="-R asio"   extra ctest arguments
+#   DUPLEX_CTEST_ARGS="-R asio"   extra ctest arguments (every build)
 #   DUPLEX_JOBS=2                 parallel build and test jobs
 #   DUPLEX_FUZZ_SECONDS=60        how long the fuzzer runs (0 skips it)
+# Sanitizer run-time options: the test command sets these for the asan and
+# tsan builds unless they are already set (see test/sanitizers/README.md):
+#   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0:strict_init_order=1
+#                 (stack-use-after-return detection stays off: Boost.Fiber
+#                 switches stacks without telling ASan, which then reports
+#                 false stack-use-after-return in the fiber tests)
+#   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+#   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-compilers=${DUPLEX_COMPILERS:-gcc clang}
+builds=${DUPLEX_BUILDS:-${DUPLEX_COMPILERS:-gcc asan tsan}}
 jobs=${DUPLEX_JOBS:-2}
 ctest_args=${DUPLEX_CTEST_ARGS:-}
 
@@ -72,50 +96,94 @@ if [ "${DUPLEX_SKIP_DEPS:-0}" != 1 ]; then
     fi
 fi
 
-# --- 2. CMake + CTest, per compiler --------------------------------------------
+# --- 2. CMake + CTest, per build ---------------------------------------------
 
-for compiler in $compilers; do
+: "${ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0:strict_init_order=1}"
+: "${UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1}"
+: "${TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1}"
+export ASAN_OPTIONS UBSAN_OPTIONS TSAN_OPTIONS
+
+# The executables that the tests ctest would run (with the given selection)
+# start: the targets to build, so that a new test needs no change here.
+# (ctest -N -V names each test's command, or, before the build, the
+# executable it could not find.)
+ctest_targets() {
+    local dir=$1; shift
+    # shellcheck disable=SC2086
+    ctest --test-dir "$dir" -N -V "$@" $ctest_args 2>&1 |
+        sed -n -E -e 's/^[0-9]+: Test command: "?([^" ]+).*/\1/p' -e 's/^Could not find executable ([^ ]+).*/\1/p' |
+        while read -r exe; do
+            case "$exe" in
+                "$root/$dir"/*) basename "$exe" ;;  # our executables, not cmake -P
+            esac
+        done | sort -u
+}
+
+for build in $builds; do
     # The benchmark is built (and smoke-run) with the optimised gcc build.
-    case "$compiler" in
-        gcc)   cxx=g++;     default_type=Release; bench=ON ;;
-        clang) cxx=clang++; default_type=Debug;   bench=OFF ;;
-        *)     fail "$compiler: unknown compiler (use gcc or clang)"; continue ;;
+    sanitize=""
+    select=()   # ctest selection; empty: every test
+    case "$build" in
+        gcc)   cxx=g++;     default_type=Release; bench=ON;  dir=build/gcc ;;
+        clang) cxx=clang++; default_type=Debug;   bench=OFF; dir=build/clang ;;
+        asan)  cxx=clang++; default_type=Debug;   bench=OFF; dir=build/asan; sanitize="address,undefined" ;;
+        tsan)  cxx=clang++; default_type=Debug;   bench=OFF; dir=build/tsan; sanitize="thread"
+               # What TSan cannot follow (see the header): the Fiber backend's
+               # tests and examples, and the soak's fiber half (its asio half
+               # is the test soak_short_asio); and the CMake integration tests,
+               # which build without sanitizers (asan runs them).
+               select=(-LE 'fiber|cmake' -E '^(example_fiber_.*|soak_short)$') ;;
+        *)     fail "$build: unknown build (use gcc, asan, tsan or clang)"; continue ;;
     esac
     build_type=${DUPLEX_BUILD_TYPE:-$default_type}
-    dir="build/$compiler"
 
-    note "$compiler: configure ($build_type, $dir)"
+    note "$build: configure ($cxx $build_type${sanitize:+, sanitizers $sanitize}, $dir)"
     if ! cmake -S . -B "$dir" -G Ninja \
             -DCMAKE_CXX_COMPILER="$cxx" \
             -DCMAKE_BUILD_TYPE="$build_type" \
             -DBOOST_DUPLEX_WERROR=ON \
+            -DBOOST_DUPLEX_SANITIZE="$sanitize" \
             -DBOOST_DUPLEX_BUILD_TESTS=ON \
             -DBOOST_DUPLEX_BUILD_EXAMPLES=ON \
             -DBOOST_DUPLEX_BUILD_BENCH="$bench"; then
-        fail "$compiler: configure"
+        fail "$build: configure"
         continue
     fi
 
     # -k 0: report every compile error at once. The tests run even after a
     # failed build, so that one broken file does not hide the others' results
     # (a test whose executable is missing then fails).
-    note "$compiler: build"
-    start=$SECONDS
-    if cmake --build "$dir" --parallel "$jobs" -- -k 0; then
-        pass "$compiler: build ($((SECONDS - start))s)"
+    targets=()
+    if [ "${#select[@]}" -gt 0 ]; then
+        mapfile -t targets < <(ctest_targets "$dir" "${select[@]}")
+        if [ "${#targets[@]}" -eq 0 ]; then
+            fail "$build: no test selected"
+            continue
+        fi
+        note "$build: build ${#targets[@]} targets: ${targets[*]}"
+        targets=(--target "${targets[@]}")
     else
-        fail "$compiler: build ($((SECONDS - start))s): see the compiler errors above"
+        note "$build: build"
+    fi
+    start=$SECONDS
+    if cmake --build "$dir" --parallel "$jobs" "${targets[@]}" -- -k 0; then
+        pass "$build: build ($((SECONDS - start))s)"
+    else
+        fail "$build: build ($((SECONDS - start))s): see the compiler errors above"
     fi
 
-    note "$compiler: ctest"
+    note "$build: ctest"
+    start=$SECONDS
     # shellcheck disable=SC2086
-    ctest --test-dir "$dir" --output-on-failure -j"$jobs" $ctest_args 2>&1 | tee "$dir/ctest.log"
+    ctest --test-dir "$dir" --output-on-failure -j"$jobs" "${select[@]}" $ctest_args 2>&1 | tee "$dir/ctest.log"
     rc=${PIPESTATUS[0]}
     ctest_line=$(grep -E 'tests passed, [0-9]+ tests? failed out of' "$dir/ctest.log" | tail -n 1)
-    if [ "$rc" -eq 0 ] && [ -n "$ctest_line" ]; then
-        pass "$compiler: ctest: $ctest_line"
+    # A sanitizer report fails its test (exit code), but say so in the summary too.
+    reports=$(grep -cE '^(==[0-9]+==ERROR: [A-Za-z]+Sanitizer|WARNING: ThreadSanitizer|SUMMARY: [A-Za-z]+Sanitizer)|runtime error: ' "$dir/ctest.log")
+    if [ "$rc" -eq 0 ] && [ -n "$ctest_line" ] && [ "$reports" -eq 0 ]; then
+        pass "$build: ctest ($((SECONDS - start))s): $ctest_line"
     else
-        fail "$compiler: ctest (exit $rc): ${ctest_line:-no tests ran}"
+        fail "$build: ctest (exit $rc, ${reports} sanitizer report lines): ${ctest_line:-no tests ran}"
         # The names of the failed tests, as ctest lists them at its end.
         mapfile -t details < <(sed -n '/^The following tests FAILED:/,$p' "$dir/ctest.log" |
             grep -E '^[[:space:]]+[0-9]+ - ')

@@ -18,13 +18,9 @@
 // its own interceptors (strdup & co) allocate from its heap, which the
 // replacement free() then hands to glibc. Under one the counter is left out
 // and the cases check nothing.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#include "sanitized.hpp"
+#if defined(DUPLEX_TEST_SANITIZED)
 #define DUPLEX_TEST_NO_ALLOCATION_COUNTER
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer) || \
-    __has_feature(hwaddress_sanitizer)
-#define DUPLEX_TEST_NO_ALLOCATION_COUNTER
-#endif
 #endif
 #if !defined(DUPLEX_TEST_NO_ALLOCATION_COUNTER)
 #define BOOST_DUPLEX_BENCH_ALLOC_COUNTER_DEFINE

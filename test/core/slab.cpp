@@ -13,6 +13,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "support.hpp"
+#include "../sanitized.hpp"
 
 #include <boost/duplex/storage.hpp>
 
@@ -31,6 +32,11 @@ namespace {
 std::atomic<std::size_t> g_allocations{0};
 }
 
+// ThreadSanitizer's runtime defines operator new and delete itself, as
+// strong symbols, so the replacement cannot be linked under it: there the
+// counter is left out, and the cases that count allocations say so and check
+// nothing of them (the other builds do).
+#if !defined(DUPLEX_TEST_UNDER_TSAN)
 // noinline: g++ would otherwise see free() of operator new's pointer and warn (-Wmismatched-new-delete).
 [[gnu::noinline]] void* operator new(std::size_t n)
 {
@@ -41,12 +47,32 @@ std::atomic<std::size_t> g_allocations{0};
 }
 [[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
 [[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+// The array forms too (the slab's chunks are `new Slot[n]`): the standard
+// library's default operator new[] calls operator new, but a sanitizer's
+// runtime (ASan, TSan) replaces new[] with its own, which does not.
+[[gnu::noinline]] void* operator new[](std::size_t n) { return ::operator new(n); }
+[[gnu::noinline]] void operator delete[](void* p) noexcept { ::operator delete(p); }
+[[gnu::noinline]] void operator delete[](void* p, std::size_t) noexcept { ::operator delete(p); }
+#endif
 
 namespace {
 
 using namespace core_test;
 
 std::size_t allocations() { return g_allocations.load(std::memory_order_relaxed); }
+
+// False, with a message, where allocations are not counted.
+bool counting()
+{
+#if defined(DUPLEX_TEST_UNDER_TSAN)
+    BOOST_TEST_MESSAGE("allocation counting is off in this build (ThreadSanitizer owns operator new): "
+                       << boost::unit_test::framework::current_test_case().p_name.get()
+                       << " does not check allocations");
+    return false;
+#else
+    return true;
+#endif
+}
 
 struct test_slot : dd::slab_hook {
     std::atomic<int> holder{0};  // who holds the slot now (0: nobody)
@@ -128,7 +154,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(chunks_grow_geometrically_and_only_when_full, Stor
             new_chunk_at.push_back(i);
     }
     const std::vector<std::size_t> expected{0, 16, 48, 112};
-    BOOST_TEST(new_chunk_at == expected, boost::test_tools::per_element());
+    if (counting())
+        BOOST_TEST(new_chunk_at == expected, boost::test_tools::per_element());
     for (auto* s : got)
         t.release(s);
 }
@@ -158,7 +185,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(reuse_after_release_allocates_nothing_in_steady_st
             t.release(held[n - 1 - i]);
     }
     const std::size_t after = allocations();
-    BOOST_TEST(after - before == 0u);
+    if (counting())
+        BOOST_TEST(after - before == 0u);
     BOOST_TEST(outside_warm_set == 0u);  // always the same small set of slots
 }
 
@@ -303,7 +331,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(core_allocates_nothing_per_request_once_warm, Stor
     for (int i = 0; i != 10000; ++i)
         cycle();
     const std::size_t after = allocations();
-    BOOST_TEST(after - before == 0u);
+    if (counting())
+        BOOST_TEST(after - before == 0u);
     const auto st = core.stats();
     BOOST_TEST(st.completed == 4u * 10050u);
     BOOST_TEST(st.timed_out == 2u * 10050u);

@@ -24,6 +24,7 @@
 
 #include "common.hpp"
 #include "../lazy_range.hpp"
+#include "../sanitized.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -33,6 +34,14 @@
 #include <string>
 
 using namespace fiber_test;
+
+// Under a sanitizer the memory and time bounds of the million-request batches
+// measure the tool, not the library: AddressSanitizer keeps freed blocks in
+// its quarantine (256 MB) instead of reusing them, so VmHWM grows with every
+// byte allocated rather than with the live ones, and sanitized code runs 2-15
+// times slower. There the bounds are reported, not checked; the plain builds
+// (gcc Release, clang, b2) check them.
+using duplex_test_support::sanitized;
 
 using duplex_test_support::counting;
 using duplex_test_support::proc_status_kb;
@@ -76,8 +85,10 @@ BOOST_AUTO_TEST_CASE(a_batch_of_a_million_requests_uses_memory_bounded_by_the_co
         in_order = in_order && v[i] == i * 3;
     BOOST_TEST(in_order);
     BOOST_TEST(max_in_flight <= 16u);
-    BOOST_TEST(grown_kb < 64 * 1024, "peak memory grew by " << grown_kb << " kB");
-    BOOST_TEST(secs < 10.0);  // a generous bound: the batch must not be quadratic
+    if (!sanitized)
+        BOOST_TEST(grown_kb < 64 * 1024, "peak memory grew by " << grown_kb << " kB");
+    if (!sanitized)
+        BOOST_TEST(secs < 10.0);  // a generous bound: the batch must not be quadratic
     BOOST_TEST(ch.responder->stats().completed == n + 1000);
 
     ch.responder->stop();
@@ -108,8 +119,10 @@ BOOST_AUTO_TEST_CASE(a_settled_batch_of_a_million_requests_uses_memory_bounded_b
     for (u64 i = 0; i != n; ++i)
         ok = ok && res[i].has_value() && res[i].value() == i + 5;
     BOOST_TEST(ok);
-    BOOST_TEST(grown_kb < results_kb + 16 * 1024, "peak memory grew by " << grown_kb << " kB");
-    BOOST_TEST(secs < 10.0);
+    if (!sanitized)
+        BOOST_TEST(grown_kb < results_kb + 16 * 1024, "peak memory grew by " << grown_kb << " kB");
+    if (!sanitized)
+        BOOST_TEST(secs < 10.0);
     ch.responder->stop();
     BOOST_TEST_REQUIRE(run.wait_done());
 }
