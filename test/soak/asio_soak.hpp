@@ -15,6 +15,7 @@
 #ifndef BOOST_DUPLEX_TEST_SOAK_ASIO_SOAK_HPP
 #define BOOST_DUPLEX_TEST_SOAK_ASIO_SOAK_HPP
 
+#include "channels.hpp"
 #include "plan.hpp"
 
 #include <boost/duplex/asio.hpp>
@@ -43,204 +44,55 @@ namespace net = boost::asio;
 using client_type = dx::asio_client<request, response, counting_slab>;
 using responder_type = dx::asio_responder<request, response, counting_slab>;
 
-// One channel's life.
-struct generation {
-    generation(client_type c, responder_type r) : client(std::move(c)), responder(std::make_shared<responder_type>(std::move(r))) {}
+using generation = soak::generation<client_type, responder_type>;
 
-    client_type client;
-    std::atomic<ending_kind> how{ending_kind::stop};
-    std::atomic<bool> end_in_handler{false};
-    std::atomic<bool> run_done{false};
-    std::atomic<bool> run_ok{false};
-    std::shared_ptr<generation> successor;  // published when this one's run ends (endings from a handler)
-
-    std::shared_ptr<responder_type> get() const
-    {
-        std::lock_guard lk(mutex_);
-        return responder;
-    }
-    void stop() const
-    {
-        if (auto r = get())
-            r->stop();
-    }
-    // Drops the channel's responder; the destructor runs wherever the last
-    // reference goes (here, or in a concurrent stop() that holds one).
-    void destroy()
-    {
-        std::shared_ptr<responder_type> victim;
-        {
-            std::lock_guard lk(mutex_);
-            victim.swap(responder);
-        }
-    }
-
-private:
-    mutable std::mutex mutex_;
-    std::shared_ptr<responder_type> responder;
-};
-
-class world {
+class world : public channels<generation> {
 public:
     world(net::io_context& io, const settings& cfg, ledger& book, stall_watch& watch, report& rep)
-        : io(io), cfg(cfg), book(book), watch(watch), rep(rep), spend(cfg.requests), rng_(cfg.seed * 7919 + 17)
+        : channels(cfg, rep, 17), io(io), cfg(cfg), book(book), watch(watch), spend(cfg.requests)
     {
-        next_switch = cfg.switch_every;
-    }
-
-    std::shared_ptr<generation> current() const
-    {
-        std::lock_guard lk(mutex_);
-        return current_;
     }
 
     // The first channel.
     void open() { publish(make_generation()); }
 
-    // Replaces the channel, then ends the old one one of four ways. Called by
+    // Replaces the channel and ends the old one one of four ways. Called by
     // the client whose call crossed the mark, at most one at a time.
-    void switch_channel(std::uint64_t mark)
-    {
-        auto fresh = make_generation();
-        auto old = current();
-        ending_kind how;
-        {
-            std::lock_guard lk(mutex_);
-            how = static_cast<ending_kind>(rng_() % ending_kind_count);
-            next_switch = mark + cfg.switch_every / 2 + rng_() % (cfg.switch_every + 1);
-            ++rep.endings[int(how)];
-        }
-        old->how = how;
-        switch (how) {
-        case ending_kind::stop:
-            publish(fresh);
-            old->stop();
-            switching = false;
-            break;
-        case ending_kind::destroy:
-            publish(fresh);
-            old->destroy();
-            switching = false;
-            break;
-        case ending_kind::stop_from_handler:
-        case ending_kind::destroy_from_handler:
-            // The clients keep calling the old channel until one of its
-            // handlers ends it and publishes the new one.
-            old->successor = fresh;
-            old->end_in_handler = true;
-            break;
-        }
-    }
-
-    // Ends every channel still running, once every client is done.
-    void close_all()
-    {
-        std::vector<std::shared_ptr<generation>> gens;
-        {
-            std::lock_guard lk(mutex_);
-            gens = all_;
-        }
-        for (auto& g : gens) {
-            // An ending from a handler still waiting for one becomes a stop.
-            if (g->end_in_handler.exchange(false)) {
-                std::lock_guard lk(mutex_);
-                --rep.endings[int(g->how.load())];
-                ++rep.endings[int(ending_kind::stop)];
-                g->how = ending_kind::stop;
-            }
-            g->stop();
-        }
-    }
-
-    // After the io_context has run out of work.
-    void finish()
-    {
-        std::lock_guard lk(mutex_);
-        for (auto& g : all_) {
-            if (!g->run_done || !g->run_ok)
-                ++rep.bad_runs;
-            g->successor.reset();
-        }
-        rep.channels = all_.size();
-        rep.batches = batches.load();
-        all_.clear();
-        current_.reset();
-    }
+    void switch_channel(std::uint64_t mark) { hand_over(current(), make_generation(), 4, mark, true); }
 
     net::io_context& io;
     const settings& cfg;
     ledger& book;
     stall_watch& watch;
-    report& rep;
     budget spend;
-    std::atomic<std::uint64_t> next_switch{0};
-    std::atomic<bool> switching{false};
-    std::atomic<std::uint32_t> clients_done{0};
-    std::atomic<std::uint64_t> batches{0};
 
 private:
-    void publish(std::shared_ptr<generation> g)
-    {
-        std::lock_guard lk(mutex_);
-        current_ = std::move(g);
-    }
-
     std::shared_ptr<generation> make_generation()
     {
-        dx::channel_options opts;
-        int strategy;
-        bool awaitable;
-        {
-            std::lock_guard lk(mutex_);
-            static constexpr std::size_t capacities[] = {0, 1, 4, 16, 64, 256};
-            opts.capacity = capacities[rng_() % 6];
-            opts.on_full = rng_() % 10 < 8 ? dx::overflow::wait : dx::overflow::reject;
-            strategy = static_cast<int>(rng_() % 5);
-            awaitable = rng_() % 10 < 7;
-        }
-        auto [c, r] = dx::make_asio_channel<request, response, counting_slab>(io.get_executor(), opts);
-        auto g = std::make_shared<generation>(std::move(c), std::move(r));
-        {
-            std::lock_guard lk(mutex_);
-            all_.push_back(g);
-        }
-        switch (strategy) {
-        case 0: start(g, awaitable, dx::fixed_concurrency{1}); break;
-        case 1: start(g, awaitable, dx::fixed_concurrency{2}); break;
-        case 2: start(g, awaitable, dx::fixed_concurrency{8}); break;
-        case 3: start(g, awaitable, dx::fixed_concurrency{32}); break;
-        default: start(g, awaitable, dx::dynamic_concurrency{4, 32, 1}); break;
+        const channel_draw d = draw();
+        auto [c, r] = dx::make_asio_channel<request, response, counting_slab>(io.get_executor(), d.opts);
+        auto g = std::make_shared<generation>(std::move(c), std::move(r), d);
+        add(g);
+        switch (d.strategy) {
+        case 0: start(g, dx::fixed_concurrency{1}); break;
+        case 1: start(g, dx::fixed_concurrency{2}); break;
+        case 2: start(g, dx::fixed_concurrency{8}); break;
+        case 3: start(g, dx::fixed_concurrency{32}); break;
+        default: start(g, dx::dynamic_concurrency{4, 32, 1}); break;
         }
         return g;
     }
 
-    // Ends the channel from inside one of its handlers, if that was asked
-    // for, and sends the clients to its successor.
-    void end_from_handler(generation& g)
-    {
-        if (!g.end_in_handler.exchange(false))
-            return;
-        auto next = g.successor;
-        if (g.how == ending_kind::stop_from_handler)
-            g.stop();
-        else
-            g.destroy();
-        publish(std::move(next));
-        switching = false;
-    }
-
     template <class Strategy>
-    void start(const std::shared_ptr<generation>& g, bool awaitable, Strategy strategy)
+    void start(const std::shared_ptr<generation>& g, Strategy strategy)
     {
-        auto responder = g->get();
+        auto responder = g->responder();
         generation* raw = g.get();  // generations outlive the io_context's run
         auto done = [raw](dx::result<void> r) {
-            // A channel ended by destruction closes its run; the others succeed.
-            const bool destroyed = raw->how == ending_kind::destroy || raw->how == ending_kind::destroy_from_handler;
-            raw->run_ok = destroyed ? (!r && r.error() == dx::make_error_code(dx::error::closed)) : r.has_value();
+            raw->run_ok = run_result_ok(raw->how, r);
             raw->run_done = true;
         };
-        if (awaitable) {
+        if (g->drawn.awaitable) {
             responder->async_run(
                 [this, raw](request q) -> net::awaitable<dx::result<response>> {
                     book.invoked(q, clock_type::now());
@@ -272,11 +124,6 @@ private:
                 strategy, std::move(done));
         }
     }
-
-    mutable std::mutex mutex_;
-    std::shared_ptr<generation> current_;
-    std::vector<std::shared_ptr<generation>> all_;
-    std::mt19937_64 rng_;
 };
 
 // One client: a chain of calls on its own strand.

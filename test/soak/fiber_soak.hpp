@@ -17,6 +17,7 @@
 #ifndef BOOST_DUPLEX_TEST_SOAK_FIBER_SOAK_HPP
 #define BOOST_DUPLEX_TEST_SOAK_FIBER_SOAK_HPP
 
+#include "channels.hpp"
 #include "plan.hpp"
 
 #include <boost/duplex/fiber.hpp>
@@ -35,164 +36,53 @@ namespace fibers = boost::fibers;
 using client_type = dx::fiber_client<request, response, counting_slab>;
 using responder_type = dx::fiber_responder<request, response, counting_slab>;
 
-// One channel's life.
-struct generation {
-    generation(client_type c, responder_type r) : client(std::move(c)), responder(std::make_shared<responder_type>(std::move(r))) {}
-
-    client_type client;
-    std::atomic<ending_kind> how{ending_kind::stop};
-    std::atomic<bool> end_in_handler{false};
-    std::atomic<bool> run_done{false};
-    std::atomic<bool> run_ok{false};
-    std::shared_ptr<generation> successor;
-    int strategy = 0;
-
-    std::shared_ptr<responder_type> get() const
-    {
-        std::lock_guard lk(mutex_);
-        return responder;
-    }
-    void stop() const
-    {
-        if (auto r = get())
-            r->stop();
-    }
-    void drop()
-    {
-        std::shared_ptr<responder_type> victim;
-        std::lock_guard lk(mutex_);
-        victim.swap(responder);
-    }
-
-private:
-    mutable std::mutex mutex_;
-    std::shared_ptr<responder_type> responder;
-};
+using generation = soak::generation<client_type, responder_type>;
 
 // The fibers a thread must join before it ends: the runs its clients started.
 struct thread_runs {
     std::vector<fibers::fiber> fibers;
 };
 
-class world {
+class world : public channels<generation> {
 public:
     world(const settings& cfg, ledger& book, stall_watch& watch, report& rep)
-        : cfg(cfg), book(book), watch(watch), rep(rep), spend(cfg.requests), rng_(cfg.seed * 7919 + 29)
+        : channels(cfg, rep, 29), cfg(cfg), book(book), watch(watch), spend(cfg.requests)
     {
-        next_switch = cfg.switch_every;
         publish(make_generation());
-    }
-
-    std::shared_ptr<generation> current() const
-    {
-        std::lock_guard lk(mutex_);
-        return current_;
     }
 
     // Starts the first channel's run on the calling thread.
     void start_first(thread_runs& runs) { start(current(), runs); }
 
+    // Replaces the channel, whose run starts on the calling thread, and ends
+    // the old one: stopped; stopped and dropped once its run has returned; or
+    // stopped from a handler.
     void switch_channel(std::uint64_t mark, thread_runs& runs)
     {
         auto fresh = make_generation();
         start(fresh, runs);
-        auto old = current();
-        ending_kind how;
-        {
-            std::lock_guard lk(mutex_);
-            static constexpr ending_kind kinds[] = {ending_kind::stop, ending_kind::destroy, ending_kind::stop_from_handler};
-            how = kinds[rng_() % 3];
-            next_switch = mark + cfg.switch_every / 2 + rng_() % (cfg.switch_every + 1);
-            ++rep.endings[int(how)];
-        }
-        old->how = how;
-        if (how == ending_kind::stop_from_handler) {
-            old->successor = fresh;
-            old->end_in_handler = true;
-            return;
-        }
-        publish(fresh);
-        old->stop();  // `destroy`: the run fiber drops it once the run returns
-        switching = false;
-    }
-
-    void close_all()
-    {
-        std::vector<std::shared_ptr<generation>> gens;
-        {
-            std::lock_guard lk(mutex_);
-            gens = all_;
-        }
-        for (auto& g : gens) {
-            if (g->end_in_handler.exchange(false)) {
-                std::lock_guard lk(mutex_);
-                --rep.endings[int(g->how.load())];
-                ++rep.endings[int(ending_kind::stop)];
-                g->how = ending_kind::stop;
-            }
-            g->stop();
-        }
-    }
-
-    void finish()
-    {
-        std::lock_guard lk(mutex_);
-        for (auto& g : all_) {
-            if (!g->run_done || !g->run_ok)
-                ++rep.bad_runs;
-            g->successor.reset();
-        }
-        rep.channels = all_.size();
-        rep.batches = batches.load();
-        all_.clear();
-        current_.reset();
+        hand_over(current(), std::move(fresh), 3, mark, false);
     }
 
     const settings& cfg;
     ledger& book;
     stall_watch& watch;
-    report& rep;
     budget spend;
-    std::atomic<std::uint64_t> next_switch{0};
-    std::atomic<bool> switching{false};
-    std::atomic<std::uint32_t> clients_done{0};
-    std::atomic<std::uint64_t> batches{0};
 
 private:
-    void publish(std::shared_ptr<generation> g)
-    {
-        std::lock_guard lk(mutex_);
-        current_ = std::move(g);
-    }
-
     std::shared_ptr<generation> make_generation()
     {
-        dx::channel_options opts;
-        int strategy;
-        {
-            std::lock_guard lk(mutex_);
-            static constexpr std::size_t capacities[] = {0, 1, 4, 16, 64, 256};
-            opts.capacity = capacities[rng_() % 6];
-            opts.on_full = rng_() % 10 < 8 ? dx::overflow::wait : dx::overflow::reject;
-            strategy = static_cast<int>(rng_() % 5);
-        }
-        auto [c, r] = dx::make_fiber_channel<request, response, counting_slab>(opts);
-        auto g = std::make_shared<generation>(std::move(c), std::move(r));
-        g->strategy = strategy;
-        std::lock_guard lk(mutex_);
-        all_.push_back(g);
+        const channel_draw d = draw();
+        auto [c, r] = dx::make_fiber_channel<request, response, counting_slab>(d.opts);
+        auto g = std::make_shared<generation>(std::move(c), std::move(r), d);
+        add(g);
         return g;
     }
 
     dx::result<response> handle(generation& g, request q)
     {
         book.invoked(q, clock_type::now());
-        if (g.end_in_handler.exchange(false)) {
-            auto next = g.successor;
-            g.stop();
-            publish(std::move(next));
-            switching = false;
-        }
+        end_from_handler(g);
         if (q.delay_us)
             boost::this_fiber::sleep_for(std::chrono::microseconds(q.delay_us));
         if (q.act == action::throws)
@@ -213,9 +103,9 @@ private:
     {
         runs.fibers.emplace_back([this, g = std::move(g)] {
             // This reference keeps the responder alive for its whole run.
-            auto r = g->get();
+            auto r = g->responder();
             const dx::result<void> res = [&] {
-                switch (g->strategy) {
+                switch (g->drawn.strategy) {
                 case 0: return run_with(g.get(), *r, dx::fixed_concurrency{1});
                 case 1: return run_with(g.get(), *r, dx::fixed_concurrency{2});
                 case 2: return run_with(g.get(), *r, dx::fixed_concurrency{8});
@@ -223,6 +113,7 @@ private:
                 default: return run_with(g.get(), *r, dx::dynamic_concurrency{4, 32, 1});
                 }
             }();
+            // Every ending stops the run (destruction comes after it).
             g->run_ok = res.has_value();
             g->run_done = true;
             if (g->how == ending_kind::destroy) {
@@ -232,11 +123,6 @@ private:
             }
         });
     }
-
-    mutable std::mutex mutex_;
-    std::shared_ptr<generation> current_;
-    std::vector<std::shared_ptr<generation>> all_;
-    std::mt19937_64 rng_;
 };
 
 inline void client_loop(world& w, std::uint32_t id, thread_runs& runs, std::uint32_t& issued)
