@@ -54,12 +54,6 @@ using duplex_test_support::proc_status_kb;
 using batch_result = dx::result<std::vector<int>>;
 using settled_result = std::vector<dx::result<int>>;
 
-template <class T>
-bool failed_with(const dx::result<T>& r, dx::error e)
-{
-    return r.has_error() && r.error() == code(e);
-}
-
 }  // namespace
 
 // 1 000 000 requests in one batch with concurrency 64: every response

@@ -12,6 +12,8 @@
 #define BOOST_TEST_MODULE asio_batch
 #include <boost/test/unit_test.hpp>
 
+#include "common.hpp"
+
 #include <boost/duplex/asio.hpp>
 #include <boost/duplex/concurrency.hpp>
 #include <boost/duplex/error.hpp>
@@ -43,54 +45,11 @@
 #include <utility>
 #include <vector>
 
+using namespace duplex_test;
+
 namespace {
 
-namespace net = boost::asio;
-namespace dx = boost::duplex;
-using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
-
-template <class Pred>
-bool run_until(net::io_context& ctx, Pred pred, steady::duration limit = 5s)
-{
-    const auto end = steady::now() + limit;
-    while (!pred()) {
-        if (steady::now() >= end)
-            return false;
-        if (ctx.stopped())
-            ctx.restart();
-        if (ctx.run_one_for(10ms) == 0 && ctx.stopped())
-            std::this_thread::yield();
-    }
-    return true;
-}
-
-void poll(net::io_context& ctx)
-{
-    if (ctx.stopped())
-        ctx.restart();
-    ctx.poll();
-}
-
-dx::channel_options options(steady::duration timeout, std::size_t capacity = 64)
-{
-    dx::channel_options o;
-    o.timeout = timeout;
-    o.capacity = capacity;
-    return o;
-}
-
-template <class T>
-bool failed_with(const dx::result<T>& r, dx::error e)
-{
-    return !r.has_value() && r.error() == dx::make_error_code(e);
-}
-
-template <class T>
-bool holds_value(const dx::result<T>& r, const T& v)
-{
-    return r.has_value() && r.value() == v;
-}
 
 boost::system::error_code permission_denied()
 {

@@ -5,8 +5,7 @@
 // file LICENSE_1_0.txt or copy at http://www.boost.org/LICENSE_1_0.txt)
 //
 
-// Small helpers shared by the Asio guarantee tests (exactly_once, right_recipient,
-// no_wasted_work, prompt_close, shutdown, backpressure, timeout).
+// Small helpers shared by the Asio tests.
 //
 // Everything here waits for events, never for time: an io_context is run until
 // a condition holds (with a bound, so that a bug fails the test instead of
@@ -64,21 +63,42 @@ inline boost::system::error_code code(dx::error e)
     return dx::make_error_code(e);
 }
 
-// Runs `io` on the calling thread until `pred()` holds. Gives up (returning
-// false) after `limit`, or when the io_context runs out of work with `pred()`
-// still false (nothing on this thread could make it true then).
+template <class T>
+bool failed_with(const dx::result<T>& r, dx::error e)
+{
+    return !r.has_value() && r.error() == code(e);
+}
+
+template <class T>
+bool holds_value(const dx::result<T>& r, const T& v)
+{
+    return r.has_value() && r.value() == v;
+}
+
+// Channel options with the given default timeout and capacity.
+inline dx::channel_options options(clock_type::duration timeout, std::size_t capacity = 64)
+{
+    dx::channel_options o;
+    o.timeout = timeout;
+    o.capacity = capacity;
+    return o;
+}
+
+// Runs `io` on the calling thread until `pred()` holds, for at most `limit`;
+// returns whether it holds. It runs `io` in short slices, so that a condition
+// made true by another thread (or another io_context) is seen too, and goes
+// on waiting when `io` has run out of work.
 template <class Pred>
 bool run_until(net::io_context& io, Pred pred, clock_type::duration limit = 5s)
 {
     const auto end = clock_type::now() + limit;
     while (!pred()) {
-        const auto now = clock_type::now();
-        if (now >= end)
+        if (clock_type::now() >= end)
             return false;
         if (io.stopped())
             io.restart();
-        if (io.run_one_for(end - now) == 0 && io.stopped())
-            return pred();
+        if (io.run_one_for(10ms) == 0 && io.stopped())
+            std::this_thread::yield();
     }
     return true;
 }

@@ -12,6 +12,8 @@
 #define BOOST_TEST_MODULE asio_order
 #include <boost/test/unit_test.hpp>
 
+#include "common.hpp"
+
 #include <boost/duplex/asio.hpp>
 #include <boost/duplex/concurrency.hpp>
 #include <boost/duplex/error.hpp>
@@ -38,36 +40,11 @@
 #include <utility>
 #include <vector>
 
+using namespace duplex_test;
+
 namespace {
 
-namespace net = boost::asio;
-namespace dx = boost::duplex;
-using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
-
-// Runs `ctx` until `pred()` holds, for at most `limit`; returns pred().
-template <class Pred>
-bool run_until(net::io_context& ctx, Pred pred, steady::duration limit = 5s)
-{
-    const auto end = steady::now() + limit;
-    while (!pred()) {
-        if (steady::now() >= end)
-            return false;
-        if (ctx.stopped())
-            ctx.restart();
-        if (ctx.run_one_for(10ms) == 0 && ctx.stopped())
-            std::this_thread::yield();
-    }
-    return true;
-}
-
-dx::channel_options options(steady::duration timeout, std::size_t capacity = 64)
-{
-    dx::channel_options o;
-    o.timeout = timeout;
-    o.capacity = capacity;
-    return o;
-}
 
 // Holds handler invocations until the test releases them, in any order.
 class holds {
