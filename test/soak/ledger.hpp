@@ -300,6 +300,7 @@ struct settings {
     std::uint32_t switch_every = 3000;
     std::uint64_t seed = 1;
     std::chrono::seconds stall_limit{60};  // no completion for this long: a hang
+    std::chrono::seconds progress{0};      // print progress this often (0: never)
 };
 
 // What a backend's run adds up to.

@@ -15,12 +15,13 @@
 // queued, no slot left occupied. See doc/reliability.md.
 //
 //   soak [--requests N] [--backend asio|fiber|both] [--clients N]
-//        [--switch-every N] [--seed N] [--stall-seconds N]
+//        [--switch-every N] [--seed N] [--stall-seconds N] [--progress SECONDS]
 //
 // --requests is per backend (default 100000). Exits 0 only when every
 // backend's run is clean; a run that stops making progress for
 // --stall-seconds (default 60) is a hang: the program prints what it knows
-// and exits 2.
+// and exits 2. --progress prints the number of completed calls every so many
+// seconds (for long runs; default off).
 
 #include "asio_soak.hpp"
 #include "fiber_soak.hpp"
@@ -40,15 +41,24 @@ using namespace soak;
 // Ends the process when a backend's run stops making progress.
 class watchdog {
 public:
-    watchdog(stall_watch& w, const char* backend)
-        : thread_([this, &w, backend] {
+    watchdog(stall_watch& w, const char* backend, std::chrono::seconds progress)
+        : thread_([this, &w, backend, progress] {
             std::unique_lock lk(mutex_);
             auto last = w.ticks();
-            auto since = clock_type::now();
+            const auto start = clock_type::now();
+            auto since = start;
+            auto shown = start;
             while (!done_) {
                 // Polls the progress counter once a second: a watchdog, not a wait for an event.
                 cv_.wait_for(lk, std::chrono::seconds(1));
                 const auto now_ticks = w.ticks();
+                if (progress.count() > 0 && clock_type::now() - shown >= progress) {
+                    shown = clock_type::now();
+                    std::printf("  (%s: %llu calls completed after %.0f s)\n", backend,
+                                static_cast<unsigned long long>(now_ticks),
+                                std::chrono::duration<double>(shown - start).count());
+                    std::fflush(stdout);
+                }
                 if (now_ticks != last) {
                     last = now_ticks;
                     since = clock_type::now();
@@ -87,7 +97,7 @@ report run_backend(const settings& cfg, const char* name, Run run)
     // Room for uneven shares: a client may make up to 3x its average.
     ledger book(cfg.clients, static_cast<std::uint32_t>(cfg.requests / cfg.clients * 3 + 64));
     stall_watch watch(cfg.stall_limit);
-    watchdog dog(watch, name);
+    watchdog dog(watch, name, cfg.progress);
     return run(cfg, book, watch);
 }
 
@@ -109,6 +119,8 @@ bool parse(int argc, char** argv, settings& cfg, std::string& backend)
             cfg.seed = std::strtoull(v, nullptr, 10);
         else if (!std::strcmp(a, "--stall-seconds") && (v = value()))
             cfg.stall_limit = std::chrono::seconds(std::strtoul(v, nullptr, 10));
+        else if (!std::strcmp(a, "--progress") && (v = value()))
+            cfg.progress = std::chrono::seconds(std::strtoul(v, nullptr, 10));
         else
             return false;
     }
@@ -125,7 +137,7 @@ int main(int argc, char** argv)
     if (!parse(argc, argv, cfg, backend)) {
         std::fprintf(stderr,
                      "usage: soak [--requests N] [--backend asio|fiber|both] [--clients N (even)] "
-                     "[--switch-every N] [--seed N] [--stall-seconds N]\n");
+                     "[--switch-every N] [--seed N] [--stall-seconds N] [--progress SECONDS]\n");
         return 2;
     }
     std::printf("chaos soak: %llu requests per backend, %u clients on 2 threads, a new channel every ~%u requests, "
