@@ -81,6 +81,26 @@ public:
                   });
     }
 
+    // Runs the responder's drain on its strand soon: to wake it from idle, or
+    // to carry on after it gave the strand back. On an io_context this
+    // travels in memory of the channel's own (the two never overlap: a wake-up
+    // comes only while the responder is idle, a carry-on only while it is
+    // busy) and enters the strand from the responder's thread: a client on
+    // another thread allocates nothing to wake the responder, and the strand
+    // has no waiting work when its invoker ends, so Asio need not reschedule
+    // (and allocate for) it.
+    void schedule_drain()
+    {
+        if (io_executor_) {
+            post_with(wake_memory_, *io_executor_, [self = this->shared_from_this()]() mutable noexcept {
+                auto& strand = self->responder_strand;
+                net::dispatch(strand, [self = std::move(self)]() noexcept { self->drain(); });
+            });
+        } else {
+            net::post(responder_strand, [self = this->shared_from_this()]() noexcept { self->drain(); });
+        }
+    }
+
     // Once the channel is closed no deadline is left to keep; a wait still
     // armed would hold the io_context's run() for up to a whole timeout.
     void cancel_timer()
@@ -122,28 +142,6 @@ private:
         return net::make_strand(ex);
     }
 
-public:
-    // Runs the responder's drain on its strand soon: to wake it from idle, or
-    // to carry on after it gave the strand back. On an io_context this
-    // travels in memory of the channel's own (the two never overlap: a wake-up
-    // comes only while the responder is idle, a carry-on only while it is
-    // busy) and enters the strand from the responder's thread: a client on
-    // another thread allocates nothing to wake the responder, and the strand
-    // has no waiting work when its invoker ends, so Asio need not reschedule
-    // (and allocate for) it.
-    void schedule_drain()
-    {
-        if (io_executor_) {
-            post_with(wake_memory_, *io_executor_, [self = this->shared_from_this()]() mutable noexcept {
-                auto& strand = self->responder_strand;
-                net::dispatch(strand, [self = std::move(self)]() noexcept { self->drain(); });
-            });
-        } else {
-            net::post(responder_strand, [self = this->shared_from_this()]() noexcept { self->drain(); });
-        }
-    }
-
-private:
     void drain() noexcept
     {
         if (run)
