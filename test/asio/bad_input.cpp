@@ -441,3 +441,37 @@ BOOST_AUTO_TEST_CASE(rendezvous_channel_serves_large_concurrent_batches)
     BOOST_TEST(max_queued <= 3u);  // rendezvous: only what the responder asked for is handed over
     BOOST_TEST(responder.stats().completed == 4u * n);
 }
+
+// Limits of SIZE_MAX ("no limit") in the dynamic strategies serve requests,
+// and stop() then ends the run (once the limit became 0, nothing was served
+// and stop() hung).
+BOOST_AUTO_TEST_CASE(dynamic_strategies_with_size_max_limits_serve_and_stop)
+{
+    const auto serve_and_stop = [](auto strategy) {
+        net::io_context io;
+        dx::channel_options opts;
+        opts.timeout = 10s;
+        auto ch = dx::make_asio_channel<int, int>(io.get_executor(), opts);
+        auto& client = ch.first;
+        auto& responder = ch.second;
+        std::vector<int> seen;
+        std::optional<dx::result<void>> run;
+        responder.async_run(recording_handler(seen), strategy, [&](dx::result<void> r) { run.emplace(r); });
+        std::vector<outcome> o(50);
+        for (int i = 0; i != 50; ++i)
+            client.async_request(i, record(o[std::size_t(i)]));
+        BOOST_TEST_REQUIRE(run_until(io, [&] { return all_done(o); }));
+        for (int i = 0; i != 50; ++i)
+            BOOST_TEST(o[std::size_t(i)].holds(i * 2));
+        BOOST_TEST(responder.stats().concurrency_limit >= std::size_t(1) << 32);
+        responder.stop();
+        BOOST_TEST_REQUIRE(run_until(io, [&] { return run.has_value(); }));
+        BOOST_TEST(run->has_value());
+    };
+    dx::dynamic_concurrency d;
+    d.initial = d.max = SIZE_MAX;
+    serve_and_stop(d);
+    dx::aimd_concurrency a;
+    a.initial = a.max = SIZE_MAX;
+    serve_and_stop(a);
+}

@@ -634,3 +634,33 @@ BOOST_AUTO_TEST_CASE(invoke_sync_turns_exceptions_into_handler_failed)
     static_assert(dd::sync_handler<decltype(res), int, int>);
     static_assert(!dd::sync_handler<decltype(to_string), int, int>);
 }
+
+// The largest settings a user can write (initial = max = SIZE_MAX, "no
+// limit"): the limit is huge, never 0, and moving it never converts an
+// out-of-range double to an integer (UBSan checks that in the sanitizer
+// build). Once, both limiters turned SIZE_MAX into 0 and nothing was served.
+BOOST_AUTO_TEST_CASE(limiters_with_size_max_settings_stay_huge_and_defined)
+{
+    const auto check = [](auto l) {
+        BOOST_TEST(l.limit() >= std::size_t(1) << 32);
+        for (int i = 0; i != 5000; ++i) {
+            l.on_start();
+            l.on_complete(std::chrono::microseconds(i % 7 == 0 ? 900 : 10), i % 11 != 0);
+            BOOST_TEST_REQUIRE(l.limit() >= 1u);
+        }
+    };
+    {
+        dx::dynamic_concurrency s;
+        s.initial = s.max = SIZE_MAX;
+        check(dd::make_limiter(s));
+        s.min = SIZE_MAX;
+        check(dd::make_limiter(s));
+    }
+    {
+        dx::aimd_concurrency s;
+        s.initial = s.max = SIZE_MAX;
+        check(dd::make_limiter(s));
+        s.min = SIZE_MAX;
+        check(dd::make_limiter(s));
+    }
+}

@@ -379,3 +379,26 @@ BOOST_AUTO_TEST_CASE(rendezvous_channel_serves_large_concurrent_batches)
     ch.responder->stop();
     BOOST_TEST_REQUIRE(run.wait_done());
 }
+
+// Limits of SIZE_MAX ("no limit") in the dynamic strategies serve requests,
+// and stop() then ends the run (once the limit became 0, nothing was served
+// and stop() hung).
+BOOST_AUTO_TEST_CASE(dynamic_strategies_with_size_max_limits_serve_and_stop)
+{
+    watchdog wd;
+    const auto serve_and_stop = [](auto strategy) {
+        channel<int, int> ch(dx::channel_options{8, 10s, dx::overflow::wait});
+        runner run(*ch.responder, [](int v) { return v * 2; }, strategy);
+        for (int i = 0; i != 50; ++i)
+            BOOST_TEST_REQUIRE(ch.client->request(i).value() == i * 2);
+        BOOST_TEST(ch.responder->stats().concurrency_limit >= std::size_t(1) << 32);
+        ch.responder->stop();
+        BOOST_TEST_REQUIRE(run.wait_done());
+    };
+    dx::dynamic_concurrency d;
+    d.initial = d.max = SIZE_MAX;
+    serve_and_stop(d);
+    dx::aimd_concurrency a;
+    a.initial = a.max = SIZE_MAX;
+    serve_and_stop(a);
+}

@@ -39,7 +39,7 @@ struct fixed_concurrency {
 /// The members after `min` tune the algorithm; their defaults suit most uses.
 struct dynamic_concurrency {
     std::size_t initial = 4;  ///< the limit at the start of the run (clamped into [min, max])
-    std::size_t max = 16;     ///< the limit never rises above this
+    std::size_t max = 16;     ///< the limit never rises above this (values above 2^52, SIZE_MAX for "no limit", read as 2^52)
     std::size_t min = 1;      ///< the limit never falls below this (0 is read as 1)
 
     /// Latency up to `tolerance` times the no-load latency is not read as
@@ -80,7 +80,7 @@ struct dynamic_concurrency {
 /// `tolerance × capacity`).
 struct aimd_concurrency {
     std::size_t initial = 4;  ///< the limit at the start of the run (clamped into [min, max])
-    std::size_t max = 16;     ///< the limit never rises above this
+    std::size_t max = 16;     ///< the limit never rises above this (values above 2^52, SIZE_MAX for "no limit", read as 2^52)
     std::size_t min = 1;      ///< the limit never falls below this (0 is read as 1)
 
     /// A completion slower than `tolerance` times the no-load latency counts as a sign of overload.

@@ -30,6 +30,16 @@
 
 namespace boost::duplex::detail {
 
+// The dynamic limiters compute in double. Settings beyond 2^52 (SIZE_MAX
+// meaning "no limit") are read as 2^52: every integer up to there is exact in
+// a double, and converting the limit back to std::size_t stays defined.
+inline constexpr std::size_t largest_dynamic_limit = std::size_t(1) << 52;
+
+inline double as_dynamic_limit(std::size_t n) noexcept
+{
+    return static_cast<double>(std::clamp<std::size_t>(n, 1, largest_dynamic_limit));
+}
+
 class fixed_limiter {
 public:
     explicit fixed_limiter(fixed_concurrency s) noexcept : limit_(std::max<std::size_t>(s.limit, 1)) {}
@@ -107,9 +117,9 @@ struct invocation_clock {
 class gradient_limiter {
 public:
     explicit gradient_limiter(const dynamic_concurrency& s) noexcept
-        : min_(static_cast<double>(std::max<std::size_t>(s.min, 1)))
-        , max_(static_cast<double>(std::max(std::max<std::size_t>(s.min, 1), s.max)))
-        , limit_(std::clamp(static_cast<double>(s.initial), min_, max_))
+        : min_(as_dynamic_limit(s.min))
+        , max_(std::max(min_, as_dynamic_limit(s.max)))
+        , limit_(std::clamp(as_dynamic_limit(s.initial), min_, max_))
         , tolerance_(s.tolerance >= 1.0 ? s.tolerance : 1.0)
         , smoothing_(s.smoothing > 0.0 && s.smoothing <= 1.0 ? s.smoothing : 0.4)
         , backoff_(s.backoff > 0.0 && s.backoff <= 1.0 ? s.backoff : 0.9)
@@ -319,9 +329,9 @@ private:
 class aimd_limiter {
 public:
     explicit aimd_limiter(const aimd_concurrency& s) noexcept
-        : min_(static_cast<double>(std::max<std::size_t>(s.min, 1)))
-        , max_(static_cast<double>(std::max(std::max<std::size_t>(s.min, 1), s.max)))
-        , limit_(std::clamp(static_cast<double>(s.initial), min_, max_))
+        : min_(as_dynamic_limit(s.min))
+        , max_(std::max(min_, as_dynamic_limit(s.max)))
+        , limit_(std::clamp(as_dynamic_limit(s.initial), min_, max_))
         , tolerance_(s.tolerance > 1.0 ? s.tolerance : 1.0)
         , backoff_(s.backoff > 0.0 && s.backoff < 1.0 ? s.backoff : 0.75)
     {
