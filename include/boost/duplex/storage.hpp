@@ -8,6 +8,7 @@
 #ifndef BOOST_DUPLEX_STORAGE_HPP
 #define BOOST_DUPLEX_STORAGE_HPP
 
+#include <boost/duplex/detail/core/locked_table.hpp>
 #include <boost/duplex/detail/core/slab.hpp>
 
 namespace boost::duplex {
@@ -35,13 +36,11 @@ struct sharded_slab {
     };
 };
 
-/// The simple reference policy: one mutex around one free list.
+/// The simple reference policy: one mutex around one free list (written
+/// independently of sharded_slab, so that each checks the other in tests).
 struct locked_slab {
     template <class Slot>
-    class table : public detail::slab<Slot> {
-    public:
-        table() : detail::slab<Slot>(1) {}
-    };
+    using table = detail::locked_table<Slot>;
 };
 
 }  // namespace boost::duplex
