@@ -428,3 +428,81 @@ BOOST_AUTO_TEST_CASE(partial_or_total_cancellation_of_a_running_request_is_not_f
         }
     }
 }
+
+// A burst take and a deadline meet: the responder takes up to its limit at
+// once, then runs synchronous handlers one after another. A request counts as
+// started when its handler starts, and its deadline is checked then: none of
+// the requests taken together may reach the handler after its deadline.
+BOOST_AUTO_TEST_CASE(requests_taken_together_are_checked_for_their_deadline_when_their_handler_starts)
+{
+    net::io_context io;
+    auto ch = dx::make_asio_channel<int, int>(io.get_executor(), options(10s));
+    auto& client = ch.first;
+    auto& responder = ch.second;
+    std::vector<clock_type::time_point> started(8);
+    std::vector<int> seen;
+    responder.async_run(
+        [&](int req) {
+            started[std::size_t(req)] = clock_type::now();
+            seen.push_back(req);
+            std::this_thread::sleep_for(50ms);  // the handler's own work
+            return req;
+        },
+        dx::fixed_concurrency{16}, net::detached);
+    std::array<outcome, 8> o;
+    const auto t0 = clock_type::now();
+    for (int i = 0; i != 8; ++i)
+        client.async_request(i, 120ms, record(o[std::size_t(i)]));
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return all_done(o); }));
+    for (int req : seen) {
+        BOOST_TEST_CONTEXT("request " << req)
+        BOOST_TEST((started[std::size_t(req)] - t0 < 120ms + 10ms),
+                   "handler started after " << std::chrono::duration<double>(started[std::size_t(req)] - t0).count()
+                                            << " s");
+    }
+    BOOST_TEST(seen.size() <= 3u);  // at 0, 50 and 100 ms
+    for (std::size_t i = seen.size(); i != 8; ++i)
+        BOOST_TEST_CONTEXT("request " << i)
+        BOOST_TEST(o[i].is(dx::error::timeout));
+    BOOST_TEST(responder.stats().in_flight == 0u);
+}
+
+// A burst take and a cancellation meet: a request taken with others but not
+// yet started is still queued as far as cancellation goes, so partial and
+// total cancellation reach it, and it never reaches the handler.
+BOOST_AUTO_TEST_CASE(a_request_taken_but_not_started_is_cancelled_by_every_cancellation_type)
+{
+    for (ct type : all_types) {
+        BOOST_TEST_CONTEXT(name(type))
+        {
+            net::io_context io;
+            auto ch = dx::make_asio_channel<int, int>(io.get_executor(), options(10s));
+            auto& client = ch.first;
+            auto& responder = ch.second;
+            net::cancellation_signal sig;
+            std::vector<int> seen;
+            responder.async_run(
+                [&](int req) {
+                    seen.push_back(req);
+                    if (req == 0)
+                        sig.emit(type);  // request 2 is taken, not started
+                    return req;
+                },
+                dx::fixed_concurrency{16}, net::detached);
+            std::array<outcome, 4> o;
+            for (int i = 0; i != 4; ++i) {
+                if (i == 2)
+                    client.async_request(i, net::bind_cancellation_slot(sig.slot(), record(o[2])));
+                else
+                    client.async_request(i, record(o[std::size_t(i)]));
+            }
+            BOOST_TEST_REQUIRE(run_until(io, [&] { return all_done(o); }));
+            BOOST_TEST(o[2].is(dx::error::cancelled));
+            BOOST_TEST(o[0].holds(0));
+            BOOST_TEST(o[1].holds(1));
+            BOOST_TEST(o[3].holds(3));
+            BOOST_TEST(seen == (std::vector<int>{0, 1, 3}));
+            BOOST_TEST(responder.stats().cancelled == 1u);
+        }
+    }
+}

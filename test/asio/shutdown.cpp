@@ -440,3 +440,35 @@ BOOST_AUTO_TEST_CASE(a_channel_runs_once)
     BOOST_TEST(code_of(*after) == code(dx::error::closed));
     BOOST_TEST(seen == std::vector<int>{1});
 }
+
+// stop() and a burst take meet: the responder took every queued request at
+// once (a limit of 16), and the first handler stops it. The others were taken
+// but not started: they are queued requests as far as stop() goes, complete
+// with closed, and never reach the handler.
+BOOST_AUTO_TEST_CASE(stop_inside_a_handler_closes_the_requests_taken_with_it_but_not_started)
+{
+    net::io_context io;
+    std::vector<int> seen;
+    auto ch = dx::make_asio_channel<int, int>(io.get_executor(), slow_options());
+    auto& client = ch.first;
+    auto& responder = ch.second;
+    std::array<outcome, 6> o;
+    for (int i = 0; i != 6; ++i)
+        client.async_request(i, record(o[std::size_t(i)]));
+    std::optional<dx::result<void>> run;
+    responder.async_run(
+        [&](int req) {
+            seen.push_back(req);
+            if (req == 0)
+                responder.stop();
+            return req * 2;
+        },
+        dx::fixed_concurrency{16}, [&](dx::result<void> r) { run.emplace(r); });
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return all_done(o) && run.has_value(); }));
+    BOOST_TEST(run->has_value());
+    BOOST_TEST(o[0].holds(0));
+    for (std::size_t i = 1; i != 6; ++i)
+        BOOST_TEST_CONTEXT("request " << i)
+        BOOST_TEST(o[i].is(dx::error::closed));
+    BOOST_TEST(seen == (std::vector<int>{0}));
+}

@@ -336,3 +336,43 @@ BOOST_AUTO_TEST_CASE(the_deadline_timer_does_not_keep_the_io_context_running_whe
     BOOST_TEST(io.stopped(), "io_context::run() still had work " << seconds_since(t0) << " s after the last request ended");
     BOOST_TEST(seconds_since(t0) < 1.0);
 }
+
+// A deadline and a finished request meet: the first request (50 ms deadline)
+// is answered at once, a request without a deadline then holds the only
+// handler slot, and a third request's 100 ms deadline must fire on time.
+BOOST_AUTO_TEST_CASE(a_deadline_after_an_answered_request_fires_on_time_while_the_handler_is_busy)
+{
+    net::io_context io;
+    gate g;
+    dx::channel_options opts;
+    opts.timeout = duration::max();
+    auto ch = dx::make_asio_channel<int, int>(io.get_executor(), opts);
+    auto& client = ch.first;
+    auto& responder = ch.second;
+    responder.async_run(
+        [&g](int req) -> net::awaitable<int> {
+            if (req < 100)
+                co_await g.wait_ignoring_cancellation();
+            co_return req;
+        },
+        dx::fixed_concurrency{1}, net::detached);
+
+    outcome first;
+    client.async_request(100, 50ms, record(first));
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return first.done(); }));
+    BOOST_TEST(first.holds(100));
+
+    outcome holder;
+    client.async_request(1, duration::max(), record(holder));
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return responder.stats().in_flight == 1u; }));
+    outcome late;
+    client.async_request(101, 100ms, record(late));
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return late.done(); }));
+    BOOST_TEST(late.is(dx::error::timeout));
+    BOOST_TEST(late.elapsed() >= 100ms);
+    BOOST_TEST(late.elapsed() < 1s);
+
+    g.open();
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return holder.done(); }));
+    BOOST_TEST(holder.holds(1));
+}

@@ -85,7 +85,7 @@ public:
     Response& value() { return res->value(); }
 
 private:
-    static void fire(dd::waiter<Response>* w, dx::result<Response>&& r) noexcept
+    static void fire(dd::waiter<Response>* w, dx::result<Response>&& r, bool) noexcept
     {
         auto* self = static_cast<recorder*>(w);
         ++self->calls;

@@ -277,3 +277,50 @@ BOOST_AUTO_TEST_CASE(already_expired_requests_never_reach_handler)
         BOOST_TEST_REQUIRE(run.wait_done());
     }
 }
+
+// A burst take and a deadline meet: the run loop takes up to its limit at
+// once and hands the requests to worker fibers, whose handlers here hold the
+// thread (as CPU-bound work does) for 50 ms each. A request counts as started
+// when its handler starts, and its deadline is checked then: none of the
+// requests taken together may reach the handler after its deadline.
+BOOST_AUTO_TEST_CASE(requests_taken_together_are_checked_for_their_deadline_when_their_handler_starts)
+{
+    watchdog wd;
+    channel<int, int> ch(dx::channel_options{16, 10s, dx::overflow::wait});
+    std::vector<clock_type::time_point> started(8);
+    std::vector<int> seen;
+    std::vector<std::optional<dx::result<int>>> r(8);
+    std::vector<scoped_fiber> clients;
+    const auto t0 = clock_type::now();
+    for (int i = 0; i != 8; ++i)
+        clients.emplace_back([&, i] { r[std::size_t(i)].emplace(ch.client->request(i, 120ms)); });
+    BOOST_TEST_REQUIRE(poll_until([&] { return ch.responder->stats().queued == 8u; }));
+    runner run(
+        *ch.responder,
+        [&](int v) {
+            started[std::size_t(v)] = clock_type::now();
+            seen.push_back(v);
+            std::this_thread::sleep_for(50ms);  // the handler's own work, holding the thread
+            return v;
+        },
+        dx::fixed_concurrency{16});
+    for (auto& c : clients)
+        c.join();
+    for (int v : seen) {
+        BOOST_TEST_CONTEXT("request " << v)
+        BOOST_TEST(started[std::size_t(v)] - t0 < 120ms + 10ms, "handler started after "
+                                                                   << seconds(started[std::size_t(v)] - t0) << " s");
+    }
+    BOOST_TEST(seen.size() <= 3u);  // at 0, 50 and 100 ms
+    for (std::size_t i = 0; i != 8; ++i) {
+        BOOST_TEST_CONTEXT("request " << i)
+        {
+            const bool handled = std::find(seen.begin(), seen.end(), int(i)) != seen.end();
+            if (!handled)
+                BOOST_TEST(code_of(*r[i]) == code(dx::error::timeout));
+        }
+    }
+    ch.client.reset();
+    BOOST_TEST_REQUIRE(run.wait_done());
+    BOOST_TEST(ch.responder->stats().in_flight == 0u);
+}

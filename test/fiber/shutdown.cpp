@@ -351,3 +351,38 @@ BOOST_AUTO_TEST_CASE(stop_is_idempotent_during_and_after_the_run)
     responder.stop();
     BOOST_TEST(run.result() == boost::system::error_code());
 }
+
+// stop() and a burst take meet: the run loop took every queued request at
+// once (a limit of 16) and the first handler, which holds the thread as
+// CPU-bound work does, stops the responder. The others were taken but not
+// started: they complete with closed and never reach the handler.
+BOOST_AUTO_TEST_CASE(stop_inside_a_handler_closes_the_requests_taken_with_it_but_not_started)
+{
+    watchdog wd;
+    channel<int, int> ch(dx::channel_options{16, 30s, dx::overflow::wait});
+    auto& responder = *ch.responder;
+    std::vector<int> seen;
+    std::vector<std::optional<dx::result<int>>> r(6);
+    std::vector<scoped_fiber> clients;
+    for (int i = 0; i != 6; ++i)
+        clients.emplace_back([&, i] { r[std::size_t(i)].emplace(ch.client->request(i)); });
+    BOOST_TEST_REQUIRE(poll_until([&] { return responder.stats().queued == 6u; }));
+    runner run(
+        responder,
+        [&](int v) {
+            seen.push_back(v);
+            if (v == 0)
+                responder.stop();
+            return v * 2;
+        },
+        dx::fixed_concurrency{16});
+    for (auto& c : clients)
+        c.join();
+    BOOST_TEST((r[0]->has_value() && r[0]->value() == 0));
+    for (std::size_t i = 1; i != 6; ++i)
+        BOOST_TEST_CONTEXT("request " << i)
+        BOOST_TEST(code_of(*r[i]) == code(dx::error::closed));
+    BOOST_TEST(seen == (std::vector<int>{0}));
+    BOOST_TEST_REQUIRE(run.wait_done());
+    BOOST_TEST(run.result() == boost::system::error_code());
+}

@@ -333,3 +333,36 @@ BOOST_AUTO_TEST_CASE(timed_out_in_flight_late_result_is_dropped)
     ch.client.reset();
     BOOST_TEST_REQUIRE(run.wait_done());
 }
+
+// A deadline and a finished request meet: the first request's deadline
+// (50 ms) leaves with its answer, then a request without a deadline holds the
+// only handler slot, and a third request's 100 ms deadline must still fire on
+// time although the responder is busy and the deadline it last waited for has
+// gone. (The first core forgot that its timer target had gone with the
+// answered request, took the later deadline for covered and slept until the
+// busy handler ended: a 100 ms deadline fired after 2 s.)
+BOOST_AUTO_TEST_CASE(a_deadline_after_an_answered_request_fires_on_time_while_the_handler_is_busy)
+{
+    watchdog wd;
+    held_handler h;  // values below 100 are held by the gate
+    channel<int, int> ch(dx::channel_options{8, duration::max(), dx::overflow::wait});
+    runner run(*ch.responder, h(), dx::fixed_concurrency{1});
+
+    BOOST_TEST(ch.client->request(100, 50ms).value() == 100);  // answered at once
+
+    std::optional<dx::result<int>> holder;
+    scoped_fiber f([&] { holder.emplace(ch.client->request(1, duration::max())); });
+    BOOST_TEST_REQUIRE(h.entered.wait_at_least(2));  // the holder's handler runs
+
+    std::optional<dx::result<int>> r;
+    const auto took = timed([&] { r.emplace(ch.client->request(101, 100ms)); });
+    BOOST_TEST(code_of(*r) == code(dx::error::timeout));
+    BOOST_TEST(took >= 100ms);
+    BOOST_TEST(took < 1s);
+
+    h.g.open();
+    f.join();
+    BOOST_TEST(holder->value() == 1);
+    ch.client.reset();
+    BOOST_TEST_REQUIRE(run.wait_done());
+}

@@ -142,7 +142,7 @@ public:
     int calls = 0;
 
 private:
-    static void fire(dd::waiter<int>* w, dx::result<int>&& r) noexcept
+    static void fire(dd::waiter<int>* w, dx::result<int>&& r, bool) noexcept
     {
         auto* self = static_cast<rec*>(w);
         ++self->calls;
@@ -159,6 +159,7 @@ const error_code handler_error = make_error_code(std::errc::io_error);
 enum class where {
     held,       // prepared, not submitted
     pending,    // queued or waiting for room
+    taken,      // taken with others, handler not started (begin() not yet called), waiter waiting
     running,    // taken, waiter waiting
     abandoned,  // taken, waiter already completed, handler not ended
     ended,      // waiter completed, slot gone back (or never submitted)
@@ -170,6 +171,7 @@ const char* name(where w)
     switch (w) {
     case where::held: return "held";
     case where::pending: return "pending";
+    case where::taken: return "taken";
     case where::running: return "running";
     case where::abandoned: return "abandoned";
     case where::ended: return "ended";
@@ -188,6 +190,7 @@ struct request {
     bool submitted = false;
     std::unique_ptr<rec> w;
     dd::run_outcome end_reason{};  // for abandoned
+    bool begun = false;            // taken and started (running, or abandoned after it started)
     int completions = 0;
 };
 
@@ -195,7 +198,7 @@ struct model {
     dx::channel_options opts;
     std::vector<request> reqs;        // by id
     std::vector<int> pending;         // ids, submission order
-    std::vector<int> taken;           // ids running or abandoned (in flight), take order
+    std::vector<int> taken;           // ids taken, running or abandoned (in flight), take order
     std::vector<int> held;            // ids prepared, not submitted
     time_point now = t0;
     time_point timer = time_point::max();  // what the backend's timer waits for
@@ -244,7 +247,10 @@ private:
 
     request& R(int id) { return m_.reqs[static_cast<std::size_t>(id)]; }
 
-    bool live(const request& r) const { return r.at == where::pending || r.at == where::running; }
+    bool live(const request& r) const
+    {
+        return r.at == where::pending || r.at == where::taken || r.at == where::running;
+    }
 
     static void erase_id(std::vector<int>& v, int id)
     {
@@ -403,7 +409,9 @@ private:
         apply(fx);
     }
 
-    void do_take(std::size_t limit, std::size_t most)
+    // `started`: how many of the handed-out requests start at once (the rest
+    // are taken, and must pass begin()).
+    void do_take(std::size_t limit, std::size_t most, std::size_t started)
     {
         const std::size_t inflight = m_.taken.size();
         const std::size_t n = limit > inflight ? limit - inflight : 0;
@@ -426,7 +434,7 @@ private:
                 exp_handed.push_back(id);
         }
         const bool stopped_before = m_.stopped;
-        const core_type::take_result tr = core_.take(limit, m_.now, most);
+        const core_type::take_result tr = core_.take(limit, m_.now, most, started);
         m_.last_limit = limit;
         // The handed-out chain.
         std::vector<int> handed;
@@ -434,7 +442,9 @@ private:
         for (std::size_t i = 0; i != tr.count; ++i) {
             CHECK(s != nullptr, "take: chain shorter than count");
             slot_type* next = s->chain;
-            const int id = core_type::take_request(s);
+            const bool starts = handed.size() < started;
+            // A taken request stays in its slot until begin().
+            const int id = starts ? core_type::take_request(s) : *s->request.get();
             CHECK(id >= 0 && static_cast<std::size_t>(id) < m_.reqs.size(), "take handed out an unknown request");
             request& q = R(id);
             TRACE("    handed #%d\n", id);
@@ -445,7 +455,8 @@ private:
             CHECK(k.index == q.key.index && k.generation == q.key.generation,
                   "take: slot of " + describe(m_, id) + " carries key " + std::to_string(k.index) + "/" +
                       std::to_string(k.generation));
-            q.at = where::running;
+            q.at = starts ? where::running : where::taken;
+            q.begun = starts;
             q.slot = s;
             erase_id(m_.pending, id);
             m_.taken.push_back(id);
@@ -503,9 +514,13 @@ private:
 
     void do_finish(std::size_t pick, bool ok)
     {
-        if (m_.taken.empty())
+        std::vector<int> begun;
+        for (int id : m_.taken)
+            if (R(id).begun)
+                begun.push_back(id);
+        if (begun.empty())
             return;
-        const int id = m_.taken[pick % m_.taken.size()];
+        const int id = begun[pick % begun.size()];
         request& q = R(id);
         TRACE("  finish #%d with %s (%s)\n", id, ok ? "value" : "error", name(q.at));
         dx::result<int> r = ok ? dx::result<int>(response_for(id)) : dx::result<int>(handler_error);
@@ -530,6 +545,47 @@ private:
         m_.asleep = false;  // an ending invocation drains again
     }
 
+    // The handler of a taken request is about to start.
+    void do_begin(std::size_t pick)
+    {
+        std::vector<int> waiting;
+        for (int id : m_.taken)
+            if (!R(id).begun)
+                waiting.push_back(id);
+        if (waiting.empty())
+            return;
+        const int id = waiting[pick % waiting.size()];
+        request& q = R(id);
+        TRACE("  begin #%d (%s) at %lld\n", id, name(q.at), ms_of(m_.now));
+        slot_type* s = q.slot;
+        const bool runs = core_.begin(s, m_.now);
+        std::vector<expect> want;
+        if (q.at == where::taken) {
+            // (stop() ended every taken request: a taken one is never stopped.)
+            CHECK(!m_.stopped, "model: " + describe(m_, id) + " still taken after stop()");
+            if (q.deadline <= m_.now) {
+                CHECK(!runs, "begin started " + describe(m_, id) + " after its deadline (guarantee 3)");
+                want.push_back({id, expect::error, 0, make_error_code(dx::error::timeout)});
+            } else {
+                CHECK(runs, "begin refused " + describe(m_, id));
+            }
+        } else {
+            CHECK(q.at == where::abandoned, "model: beginning " + describe(m_, id));
+            CHECK(!runs, "begin started " + describe(m_, id) + " which had already ended (guarantee 3)");
+        }
+        if (runs) {
+            CHECK(core_type::take_request(s) == id, "begin: the slot of " + describe(m_, id) + " holds another request");
+            q.at = where::running;
+            q.begun = true;
+        } else {
+            q.at = where::ended;
+            q.slot = nullptr;
+            erase_id(m_.taken, id);
+        }
+        settle(std::move(want), "begin");
+        m_.asleep = false;  // the responder is in its loop: it takes again
+    }
+
     void do_cancel(std::size_t pick, bool terminal)
     {
         if (m_.reqs.empty())
@@ -550,6 +606,12 @@ private:
             erase_id(m_.pending, id);
             q.at = where::ended;
             CHECK(out.forward == nullptr, "cancel of a queued request forwarded");
+            break;
+        case where::taken:  // not started: every cancellation ends it
+            want.push_back({id, expect::error, 0, ec});
+            q.at = where::abandoned;
+            q.end_reason = dd::run_outcome::cancelled;
+            CHECK(out.forward == nullptr, "cancel of a request not started forwarded");
             break;
         case where::running:
             if (terminal) {
@@ -605,6 +667,14 @@ private:
             R(id).at = where::ended;
         }
         m_.pending.clear();
+        for (int id : m_.taken) {
+            request& q = R(id);
+            if (q.at == where::taken) {
+                want.push_back({id, expect::error, 0, make_error_code(dx::error::closed)});
+                q.at = where::abandoned;
+                q.end_reason = dd::run_outcome::closed;
+            }
+        }
         const dd::effects fx = core_.stop();
         m_.stopped = true;
         settle(std::move(want), "stop");
@@ -622,7 +692,7 @@ private:
         m_.pending.clear();
         for (int id : m_.taken) {
             request& q = R(id);
-            if (q.at == where::running) {
+            if (q.at == where::running || q.at == where::taken) {
                 want.push_back({id, expect::error, 0, make_error_code(dx::error::closed)});
                 q.at = where::abandoned;
                 q.end_reason = dd::run_outcome::closed;
@@ -755,13 +825,23 @@ void fuzz_run::run(reader& in)
         case 6: {
             step = "take";
             const std::uint8_t b = in.byte();
-            do_take(limits[b % 8], mosts[(b >> 3) % 4]);
+            // Most takes start everything (the first core's protocol); some
+            // start only the first or none, as the backends do.
+            static constexpr std::size_t starts[] = {SIZE_MAX, SIZE_MAX, 1, 0};
+            do_take(limits[b % 8], mosts[(b >> 3) % 4], starts[(b >> 5) % 4]);
             break;
         }
-        case 7:
-            step = "finish value";
-            do_finish(in.byte(), true);
+        case 7: {
+            const std::uint8_t b = in.byte();
+            if (b & 1) {
+                step = "begin";
+                do_begin(b >> 1);
+            } else {
+                step = "finish value";
+                do_finish(b >> 1, true);
+            }
             break;
+        }
         case 8:
             step = "finish error";
             do_finish(in.byte(), false);
@@ -829,7 +909,10 @@ void fuzz_run::run(reader& in)
     do_close();
     check_invariants("final close");
     while (!m_.taken.empty()) {
-        do_finish(0, true);
+        if (R(m_.taken.front()).begun)
+            do_finish(0, true);
+        else
+            do_begin(0);
         check_invariants("final finish");
     }
     while (!m_.held.empty())

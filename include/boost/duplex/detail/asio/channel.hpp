@@ -107,7 +107,7 @@ public:
     {
         net::post(timer_strand_, [self = this->weak_from_this()]() noexcept {
             if (auto p = self.lock()) {
-                p->armed_at_ = time_point::max();
+                p->timer_waiting_ = false;
                 p->timer_.cancel();
             }
         });
@@ -148,38 +148,32 @@ private:
             run->drain(run);
     }
 
-    // Timer strand only.
-    void arm_timer()
+    // Timer strand only. Sets the timer to what the core says it must wait
+    // for: the earliest deadline, or, while a run holds the io_context anyway,
+    // a lazy horizon (see channel_core::next_deadline). `fired`: the last
+    // wait ended.
+    void arm_timer(bool fired = false)
     {
-        time_point next = core.next_deadline();
-        if (next == time_point::max() && run_active.load(std::memory_order_relaxed) &&
-            core.options().timeout != duration::max()) {
-            // Nothing to wait for now, but a run is going, which holds the
-            // io_context anyway. Rather than disarm, and have the next request
-            // re-arm from its own thread (a post that allocates when that is
-            // not this thread), keep the timer at its expiry, or at the
-            // default timeout's horizon: requests with the default timeout
-            // need no re-arm before then, and expiring early finds nothing due.
-            next = armed_at_ != time_point::max() ? armed_at_
-                                                  : deadline_after(clock_type::now(), core.options().timeout);
-            core.note_armed(next);
-        }
-        if (next == armed_at_)
-            return;
+        const time_point next =
+            core.next_deadline(clock_type::now(), run_active.load(std::memory_order_relaxed), fired);
         if (next == time_point::max()) {
-            armed_at_ = next;
-            timer_.cancel();  // nothing left to wait for: do not hold the io_context
+            if (timer_waiting_) {
+                timer_waiting_ = false;
+                timer_.cancel();  // nothing left to wait for: do not hold the io_context
+            }
             return;
         }
-        armed_at_ = next;
+        if (timer_waiting_ && timer_.expiry() == next)
+            return;
+        timer_waiting_ = true;
         timer_.expires_at(next);
         timer_.async_wait([self = this->weak_from_this()](boost::system::error_code ec) noexcept {
             if (ec)
                 return;  // re-armed for an earlier deadline, or the channel is gone
             if (auto p = self.lock()) {
-                p->armed_at_ = time_point::max();
+                p->timer_waiting_ = false;
                 p->core.expire(clock_type::now());
-                p->arm_timer();
+                p->arm_timer(true);
             }
         });
     }
@@ -188,7 +182,7 @@ private:
     post_buffer<64> wake_memory_;
     net::any_io_executor timer_strand_;
     net::steady_timer timer_;
-    time_point armed_at_ = time_point::max();
+    bool timer_waiting_ = false;  // timer strand only
 };
 
 }  // namespace boost::duplex::detail::asio

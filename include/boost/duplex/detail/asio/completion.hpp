@@ -181,29 +181,6 @@ std::optional<T> as_optional(const T* p)
 using tracked_io_executor = std::decay_t<decltype(net::prefer(std::declval<net::io_context::executor_type>(),
                                                               net::execution::outstanding_work.tracked))>;
 
-// Marks the one waiter whose completion may run inline: the responder sets it
-// around a finish() it calls from its own loop, which is never inside an
-// initiating function. The mark is consumed by the first look, so anything
-// the inline handler starts (and any immediate completion of it) is posted.
-class inline_completion {
-public:
-    explicit inline_completion(const void* waiter) noexcept { current_ = waiter; }
-    ~inline_completion() { current_ = nullptr; }
-    inline_completion(const inline_completion&) = delete;
-    inline_completion& operator=(const inline_completion&) = delete;
-
-    static bool take(const void* waiter) noexcept
-    {
-        if (current_ != waiter || waiter == nullptr)
-            return false;
-        current_ = nullptr;
-        return true;
-    }
-
-private:
-    static inline thread_local const void* current_ = nullptr;
-};
-
 // Everything an operation keeps of its completion handler while it is
 // pending: the handler, outstanding work on its executor (so that run() does
 // not return under a pending request), and its cancellation slot.

@@ -105,7 +105,7 @@ private:
         return h;
     }
 
-    static void on_complete(waiter<Response>* w, result<Response>&& r) noexcept
+    static void on_complete(waiter<Response>* w, result<Response>&& r, bool may_run_inline) noexcept
     {
         auto* self = static_cast<request_op*>(w);
         const auto* io = self->h_.io_executor();
@@ -113,7 +113,7 @@ private:
             self->consume().post(std::move(r));
             return;
         }
-        if (inline_completion::take(w) && io->running_in_this_thread()) {
+        if (may_run_inline && io->running_in_this_thread()) {
             const tracked_io_executor ex = *io;
             try {
                 self->consume().invoke(std::move(r));

@@ -144,7 +144,10 @@ private:
         for (time_point now = start; now - start < drain_budget; now = clock_type::now()) {
             // Read each round: synchronous handlers run inline, so a round
             // may have taken long, and take() must see what expired meanwhile.
-            auto batch = ch_->core.take(limiter_.limit(), now);
+            // The first request taken starts now; the others wait for the
+            // handlers before them (synchronous ones run inline, one after
+            // another) and are checked when their turn comes.
+            auto batch = ch_->core.take(limiter_.limit(), now, SIZE_MAX, 1);
             if (batch.done) {
                 finish_run(ch_->responder_gone.load() ? make_error_code(error::closed) : result<void>(boost::outcome_v2::success()));
                 return;
@@ -153,7 +156,8 @@ private:
                 return;  // idle (the core wakes us) or at the limit (an ending invocation drains again)
             for (slot_type* s = batch.first; s;) {
                 slot_type* next = s->chain;  // read first: a finished slot may be reused at once
-                invoke(s);
+                if (s == batch.first || ch_->core.begin(s, time_to_begin(s)))
+                    invoke(s);
                 s = next;
             }
         }
@@ -198,10 +202,10 @@ private:
     // Reports the end of an invocation. The client's completion may run
     // inline here: this is the responder's own loop, never an initiating
     // function, and a client on this thread would otherwise pay a post.
+    // Anything that handler starts completes through other paths, which post.
     void end(slot_type* s, result<Response>&& r, time_point started) noexcept
     {
-        inline_completion mark(s->owner);
-        end_invocation(ch_->core, limiter_, s, std::move(r), started, invocation_clock<Limiter>::now());
+        end_invocation(ch_->core, limiter_, s, std::move(r), started, invocation_clock<Limiter>::now(), true);
     }
 
     static net::awaitable<void> run_handler(std::shared_ptr<run_op> self, std::shared_ptr<Channel>, invocation* inv,

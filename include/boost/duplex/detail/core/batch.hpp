@@ -53,7 +53,7 @@ class batch_engine {
     struct sub final : waiter<Response> {
         explicit sub(batch_engine* b) noexcept : waiter<Response>(&sub::on_complete), batch(b) {}
 
-        static void on_complete(waiter<Response>* w, result<Response>&& r) noexcept
+        static void on_complete(waiter<Response>* w, result<Response>&& r, bool) noexcept
         {
             auto* s = static_cast<sub*>(w);
             s->batch->sub_done(s, std::move(r));

@@ -14,12 +14,11 @@
 #include <boost/duplex/options.hpp>
 #include <boost/duplex/stats.hpp>
 
-#include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
 #include <utility>
-#include <vector>
 
 namespace boost::duplex::detail {
 
@@ -39,9 +38,12 @@ struct effects {
 // Time is always passed in, so tests and the fuzzer drive it with a virtual clock.
 //
 // Life of a slot: prepare() -> submit() -> waiting_room | queued -> take() ->
-// running -> finish(); at any point before finish() it may end early through
-// cancel(), expire(), stop() or close(), after which a running slot is
-// `abandoned` until its handler ends.
+// [taken -> begin()] -> running -> finish(); at any point before finish() it
+// may end early through cancel(), expire(), stop() or close(), after which a
+// slot handed to the responder is `abandoned` until the responder lets go of
+// it (begin() or finish()). A request counts as started when its handler
+// starts: until then (queued, or taken with others and not yet begun) every
+// cancellation, its deadline and stop() end it without reaching the handler.
 template <class Request, class Response, class Storage>
 class channel_core {
 public:
@@ -134,11 +136,11 @@ public:
                         }
                     }
                     if (to_queue) {
-                        s->state = slot_state::queued;
+                        s->set_state(slot_state::queued);
                         queue_.push_back(s);
                         fx.wake_responder = wake();
                     } else {
-                        s->state = slot_state::waiting_room;
+                        s->set_state(slot_state::waiting_room);
                         room_.push_back(s);
                     }
                 }
@@ -178,7 +180,8 @@ public:
             std::lock_guard lock(mutex_);
             if (s->generation != k.generation)
                 return out;
-            switch (s->state) {
+            const slot_state was = claim(s);
+            switch (was) {
             case slot_state::free:
                 s->cancel_requested = true;
                 return out;
@@ -190,13 +193,15 @@ public:
                 out.forward = s;
                 out.run_tag = s->run_tag;
                 break;
+            case slot_state::taken:  // not started (claimed): as good as queued, but the responder holds it
+                break;
             case slot_state::queued:
             case slot_state::waiting_room:
                 reclaim = true;
                 break;
             }
             ++counters_.cancelled;
-            w = end_early(s, run_outcome::cancelled);
+            w = end_claimed(s, was, run_outcome::cancelled);
             promote_waiters();
             out.fx.rearm_timer = disarm();
         }
@@ -213,7 +218,7 @@ public:
     // Completes with error::timeout every request whose deadline is at or
     // before `now`, and returns the deadline the timer must wait for next
     // (time_point::max() for none).
-    time_point expire(time_point now)
+    time_point expire(time_point now) noexcept
     {
         completion_batch batch;
         time_point next;
@@ -238,21 +243,41 @@ public:
         return heap_.empty() ? time_point::max() : heap_.top()->deadline;
     }
 
-    // The deadline the timer must wait for, recorded as armed.
+    // The deadline the backend's one timer must wait for (time_point::max():
+    // none), recorded as armed: the core alone keeps the timer's target, and
+    // asks for a re-arm (effects::rearm_timer) whenever a deadline earlier
+    // than it arrives. The backend calls this whenever it sets up its wait.
     time_point next_deadline() noexcept
     {
         std::lock_guard lock(mutex_);
+        lazy_ = false;
         return armed_ = heap_.empty() ? time_point::max() : heap_.top()->deadline;
     }
 
-    // Records that the backend's timer waits until `t` although no deadline
-    // asks for it (a lazily kept timer): a request whose deadline is not
-    // earlier then needs no re-arm.
-    void note_armed(time_point t) noexcept
+    // The same, for a backend whose timer may stay armed while nothing is due
+    // (`keep_lazily`: a run is going, which holds its event loop anyway). With
+    // no deadline pending, the timer is kept at a horizon of `now` plus the
+    // default timeout, so that requests with the default timeout need no
+    // re-arm (a post from the client's thread) until then. A lazy wait that
+    // ends (`fired`) and finds nothing pending is not renewed: an idle channel
+    // wakes at most once per idle period, and a default timeout of zero or
+    // less (requests time out at once, never wait) keeps nothing lazily.
+    time_point next_deadline(time_point now, bool keep_lazily, bool fired) noexcept
     {
         std::lock_guard lock(mutex_);
-        if (t < armed_)
-            armed_ = t;
+        if (!heap_.empty()) {
+            lazy_ = false;
+            return armed_ = heap_.top()->deadline;
+        }
+        const duration t = opts_.timeout;
+        if (!keep_lazily || t <= duration::zero() || t == duration::max() || (fired && lazy_)) {
+            lazy_ = false;
+            return armed_ = time_point::max();
+        }
+        if (armed_ != time_point::max() && !fired)
+            return armed_;  // a wait is pending: keep it
+        lazy_ = true;
+        return armed_ = deadline_after(now, t);
     }
 
     // ---- the responder ----------------------------------------------------
@@ -265,8 +290,10 @@ public:
     };
 
     // Hands the responder up to `limit - in_flight` requests, and at most
-    // `most`. Requests whose deadline has passed are completed with timeout
-    // rather than handed over (the timer may lag). A take that finds nothing
+    // `most`, of which the first `started` count as started at once (their
+    // handler starts now); the others are `taken` and must pass begin() when
+    // their handler is about to start. Requests whose deadline has passed are
+    // completed with timeout rather than handed over (the timer may lag). A take that finds nothing
     // while there is room to spare leaves the responder idle, and the next
     // submit() asks to wake it. A take that found work does not: the
     // responder comes back for more by itself, so that a request submitted
@@ -274,7 +301,8 @@ public:
     // wake-up. When nothing is pending, nothing runs, and the channel was
     // stopped or lost its last client, the run is over: the channel closes and
     // `done` is set.
-    take_result take(std::size_t limit, time_point now, std::size_t most = SIZE_MAX)
+    take_result take(std::size_t limit, time_point now, std::size_t most = SIZE_MAX,
+                     std::size_t started = SIZE_MAX) noexcept
     {
         completion_batch batch;
         take_result out;
@@ -293,8 +321,8 @@ public:
                     end_early(s, run_outcome::timed_out, batch);  // takes it off its list
                     continue;
                 }
-                (s->state == slot_state::queued ? queue_ : room_).erase(s);
-                s->state = slot_state::running;
+                (s->get_state() == slot_state::queued ? queue_ : room_).erase(s);
+                s->set_state(out.count < started ? slot_state::running : slot_state::taken);
                 s->run_tag = ++run_counter_;
                 running_.push_back(s);
                 s->chain = nullptr;
@@ -320,6 +348,54 @@ public:
         return out;
     }
 
+    // The handler of `taken` slot `s` is about to start: true if it may (the
+    // slot is now running). False if the request ended meanwhile (cancelled,
+    // expired, closed by stop() or close()) or ends now because its deadline
+    // passed (error::timeout); the slot then goes back to the table, and the
+    // responder must not touch it again. Either way the responder
+    // counts one request less in flight unless it runs.
+    bool begin(slot_type* s, time_point now) noexcept
+    {
+        // The usual case needs no lock: the deadline is the responder's to
+        // read (it never changes), and a compare-and-swap settles the race
+        // with anyone ending the request under the lock (see claim()).
+        if (s->deadline > now) {
+            slot_state expected = slot_state::taken;
+            if (s->state.compare_exchange_strong(expected, slot_state::running, std::memory_order_acq_rel,
+                                                 std::memory_order_relaxed))
+                return true;
+        }
+        waiter_type* w = nullptr;
+        error e{};
+        {
+            std::lock_guard lock(mutex_);
+            if (s->get_state() == slot_state::taken) {
+                // Still taken: not stopped meanwhile (stop() ends taken slots,
+                // and none is taken after it), so only the deadline can end it.
+                BOOST_DUPLEX_ASSERT(!stopped_);
+                if (s->deadline > now) {
+                    s->set_state(slot_state::running);
+                    return true;
+                }
+                e = error::timeout;
+                ++counters_.timed_out;
+                heap_.erase(s);
+                running_.erase(s);
+                w = s->owner;
+                retire(s);
+            } else {
+                BOOST_DUPLEX_ASSERT(s->get_state() == slot_state::abandoned);
+                s->set_state(slot_state::free);  // its waiter was completed when it ended
+            }
+            --in_flight_;
+        }
+        s->request.destroy();
+        table_.release(s);
+        if (w)
+            w->complete(e);
+        return false;
+    }
+
     // Moves the request out of a slot that take() handed over.
     static Request take_request(slot_type* s)
     {
@@ -331,15 +407,16 @@ public:
     // Reports the end of the handler invocation of slot `s` (taken by take(),
     // its request already moved out). Delivers `r` unless the request already
     // ended, in which case the late result is dropped. The slot goes back to
-    // the table either way.
-    run_outcome finish(slot_type* s, result<Response>&& r) noexcept
+    // the table either way. `may_run_inline`: see waiter::complete().
+    run_outcome finish(slot_type* s, result<Response>&& r, bool may_run_inline = false) noexcept
     {
         waiter_type* w = nullptr;
         run_outcome how;
         {
             std::lock_guard lock(mutex_);
             --in_flight_;
-            if (s->state == slot_state::running) {
+            BOOST_DUPLEX_ASSERT(s->get_state() != slot_state::taken);
+            if (s->get_state() == slot_state::running) {
                 heap_.erase(s);
                 running_.erase(s);
                 ++(r.has_value() ? counters_.completed : counters_.failed);
@@ -348,21 +425,22 @@ public:
                 how = run_outcome::delivered;
             } else {
                 how = s->end_reason;
-                s->state = slot_state::free;
+                s->set_state(slot_state::free);
             }
         }
         table_.release(s);
         if (w)
-            w->complete(std::move(r));
+            w->complete(std::move(r), may_run_inline);
         return how;
     }
 
     // ---- shutting down ----------------------------------------------------
 
-    // Stops accepting: completes every request not yet handed to the handler
-    // with error::closed. Running ones go on and are delivered; the run ends
-    // when the last of them finishes.
-    effects stop()
+    // Stops accepting: completes every request whose handler has not started
+    // (queued, waiting for room, or taken and not yet begun) with
+    // error::closed. Running ones go on and are delivered; the run ends when
+    // the last of them finishes.
+    effects stop() noexcept
     {
         completion_batch batch;
         effects fx;
@@ -371,6 +449,12 @@ public:
             if (!stopped_) {
                 stopped_ = true;
                 close_waiting(batch);
+                for (slot_type* s = running_.front(); s;) {
+                    slot_type* next = s->run_link.next;  // read first: ending it unlinks it
+                    if (claim(s) == slot_state::taken)
+                        end_claimed(s, slot_state::taken, run_outcome::closed, batch);
+                    s = next;
+                }
             }
             fx.wake_responder = wake();
             fx.rearm_timer = disarm();
@@ -381,7 +465,7 @@ public:
 
     // Completes every pending request, running ones included, with
     // error::closed (late results are dropped) and refuses new ones.
-    effects close()
+    effects close() noexcept
     {
         completion_batch batch;
         effects fx;
@@ -445,20 +529,22 @@ public:
     }
 
 private:
-    // Completions found under the lock and run after it. A few fit inline;
-    // more (a mass expiry or a close) spill into a vector.
+    // Completions found under the lock and run after it, oldest first. The
+    // waiters wait (they are alive until completed), so they carry the list
+    // themselves: ending any number of requests at once allocates nothing,
+    // which lets stop(), close() and expire() be noexcept.
     class completion_batch {
     public:
         completion_batch() = default;
         completion_batch(const completion_batch&) = delete;
         completion_batch& operator=(const completion_batch&) = delete;
 
-        void add(waiter_type* w, error e)
+        void add(waiter_type* w, error e) noexcept
         {
-            if (n_ < inline_.size())
-                inline_[n_++] = {w, e};
-            else
-                more_.push_back({w, e});
+            w->ended_with = e;
+            w->next_ended = nullptr;
+            (last_ ? last_->next_ended : first_) = w;
+            last_ = w;
         }
 
         void reclaim(slot_type* s) noexcept
@@ -475,20 +561,15 @@ private:
                 s->request.destroy();
                 table.release(s);
             }
-            for (std::size_t i = 0; i != n_; ++i)
-                inline_[i].w->complete(inline_[i].e);
-            for (auto& c : more_)
-                c.w->complete(c.e);
+            while (waiter_type* w = first_) {
+                first_ = w->next_ended;  // read first: completing may end the waiter's life
+                w->complete(w->ended_with);
+            }
         }
 
     private:
-        struct entry {
-            waiter_type* w;
-            error e;
-        };
-        std::array<entry, 8> inline_{};
-        std::size_t n_ = 0;
-        std::vector<entry> more_;
+        waiter_type* first_ = nullptr;
+        waiter_type* last_ = nullptr;
         slot_type* reclaim_ = nullptr;
     };
 
@@ -503,20 +584,43 @@ private:
 
     // Ends slot `s` before its handler delivered (under the lock) and returns
     // its waiter. A slot that held a request not yet taken goes back to free
-    // (the caller destroys the request and releases it after the lock); a
-    // running one becomes abandoned until its handler ends.
-    waiter_type* end_early(slot_type* s, run_outcome how) noexcept
+    // (the caller destroys the request and releases it after the lock); one
+    // the responder holds (taken or running) becomes abandoned until the
+    // responder lets go of it (begin() or finish()).
+    waiter_type* end_early(slot_type* s, run_outcome how) noexcept { return end_claimed(s, claim(s), how); }
+
+    void end_early(slot_type* s, run_outcome how, completion_batch& batch) noexcept
     {
-        switch (s->state) {
+        end_claimed(s, claim(s), how, batch);
+    }
+
+    // The state of slot `s` (under the lock), settled against a begin() that
+    // may run at the same time without the lock: a taken slot is claimed (by
+    // compare-and-swap to abandoned; `taken` is returned and the caller must
+    // end it), unless its handler just started (`running` is returned).
+    static slot_state claim(slot_type* s) noexcept
+    {
+        slot_state st = s->get_state();
+        if (st == slot_state::taken)
+            s->state.compare_exchange_strong(st, slot_state::abandoned, std::memory_order_acq_rel,
+                                             std::memory_order_relaxed);  // on failure st becomes running
+        return st;
+    }
+
+    // Ends `s`, whose state was `was` (see claim()).
+    waiter_type* end_claimed(slot_type* s, slot_state was, run_outcome how) noexcept
+    {
+        switch (was) {
         case slot_state::queued: queue_.erase(s); break;
         case slot_state::waiting_room: room_.erase(s); break;
+        case slot_state::taken:
         case slot_state::running: running_.erase(s); break;
         default: break;
         }
         heap_.erase(s);
         waiter_type* w = s->owner;
-        if (s->state == slot_state::running) {
-            s->state = slot_state::abandoned;
+        if (was == slot_state::running || was == slot_state::taken) {
+            s->set_state(slot_state::abandoned);
             s->end_reason = how;
             ++s->generation;
         } else {
@@ -525,10 +629,10 @@ private:
         return w;
     }
 
-    void end_early(slot_type* s, run_outcome how, completion_batch& batch)
+    void end_claimed(slot_type* s, slot_state was, run_outcome how, completion_batch& batch) noexcept
     {
-        const bool held_request = s->state == slot_state::queued || s->state == slot_state::waiting_room;
-        batch.add(end_early(s, how), error_of(how));
+        const bool held_request = was == slot_state::queued || was == slot_state::waiting_room;
+        batch.add(end_claimed(s, was, how), error_of(how));
         if (held_request)
             batch.reclaim(s);
     }
@@ -536,12 +640,12 @@ private:
     // A slot leaves use: its key goes stale.
     void retire(slot_type* s) noexcept
     {
-        s->state = slot_state::free;
+        s->set_state(slot_state::free);
         s->cancel_requested = false;
         ++s->generation;
     }
 
-    void close_waiting(completion_batch& batch)
+    void close_waiting(completion_batch& batch) noexcept
     {
         while (slot_type* s = queue_.front())
             end_early(s, run_outcome::closed, batch);
@@ -555,7 +659,7 @@ private:
     {
         while (!room_.empty() && (queue_.size() < opts_.capacity || handoff_possible())) {
             slot_type* s = room_.pop_front();
-            s->state = slot_state::queued;
+            s->set_state(slot_state::queued);
             queue_.push_back(s);
         }
     }
@@ -592,7 +696,8 @@ private:
     slot_list<slot_type, &slot_type::link> room_;     // waiting for room in the queue, oldest first
     slot_list<slot_type, &slot_type::run_link> running_;  // handed to the handler, not yet ended
     deadline_heap<slot_type> heap_;
-    time_point armed_ = time_point::max();
+    time_point armed_ = time_point::max();  // what the backend's timer waits for
+    bool lazy_ = false;                      // armed_ is a lazy horizon, not a deadline
     std::size_t in_flight_ = 0;
     std::size_t limit_ = 0;
     std::size_t demand_ = 0;

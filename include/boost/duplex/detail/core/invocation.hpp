@@ -20,11 +20,6 @@
 
 namespace boost::duplex::detail {
 
-template <class T>
-struct is_result : std::false_type {};
-template <class T>
-struct is_result<result<T>> : std::true_type {};
-
 // Turns what a handler returned (a Response, something convertible to it, or
 // a result<Response>) into result<Response>.
 template <class Response, class R>
@@ -55,18 +50,27 @@ result<Response> invoke_sync(Handler& h, Request&& req) noexcept
     }
 }
 
+// The time to check a taken request against when its handler is about to
+// start (channel_core::begin()): a request without a deadline needs no clock.
+template <class Slot>
+time_point time_to_begin(const Slot* s) noexcept
+{
+    return s->deadline == time_point::max() ? time_point::min() : clock_type::now();
+}
+
 // Reports the end of one handler invocation to the core (which delivers or
 // drops the result) and then to the limiter. The limiter hears
 // `ok == false` when the handler failed or the request's deadline passed
 // before the handler ended; a request cancelled or closed meanwhile is no sign
 // of overload and counts as ok.
+// `may_run_inline`: see waiter::complete().
 template <class Core, class Limiter, class Response>
 void end_invocation(Core& core, Limiter& limiter, typename Core::slot_type* s, result<Response>&& r,
-                    time_point started, time_point now)
+                    time_point started, time_point now, bool may_run_inline = false)
 {
     const bool value = r.has_value();
     const bool late = now >= s->deadline;  // read before finish() hands the slot back
-    const run_outcome how = core.finish(s, std::move(r));
+    const run_outcome how = core.finish(s, std::move(r), may_run_inline);
     bool ok;
     switch (how) {
     case run_outcome::delivered: ok = value && !late; break;

@@ -11,6 +11,7 @@
 #include <boost/duplex/detail/core/slab.hpp>
 #include <boost/duplex/error.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -35,13 +36,27 @@ inline time_point deadline_after(time_point now, duration timeout) noexcept
 
 // Who is told when a request ends. The backend derives from it; the core calls
 // complete() exactly once per admitted waiter, never while holding its lock.
+//
+// `may_run_inline` is the caller's word that the completion may run the
+// client's handler right here (the responder delivering from its own loop,
+// which is never inside an initiating function); otherwise a backend that
+// must not run it inline defers it. It is passed explicitly, never through
+// thread-local state, so a new caller of the core cannot change it by accident.
 template <class Response>
 class waiter {
 public:
-    void complete(result<Response>&& r) noexcept { fn_(this, std::move(r)); }
+    void complete(result<Response>&& r, bool may_run_inline = false) noexcept
+    {
+        fn_(this, std::move(r), may_run_inline);
+    }
+
+    // The core's, while it holds the waiter for completion after its lock
+    // (an intrusive list, so that ending many requests at once allocates nothing).
+    waiter* next_ended = nullptr;
+    error ended_with{};
 
 protected:
-    using fn_type = void (*)(waiter*, result<Response>&&) noexcept;
+    using fn_type = void (*)(waiter*, result<Response>&&, bool may_run_inline) noexcept;
     explicit waiter(fn_type fn) noexcept : fn_(fn) {}
     ~waiter() = default;
 
@@ -77,7 +92,8 @@ enum class slot_state : unsigned char {
     free,          // in the table's free list, or prepared and not yet submitted
     waiting_room,  // holds a request, waits for room in the queue
     queued,        // holds a request, in the queue
-    running,       // handed to the responder; its waiter waits for the result
+    taken,         // handed to the responder with others, still holds its request: its handler has not started
+    running,       // its handler started; its waiter waits for the result
     abandoned      // handed to the responder; its waiter has already been completed
 };
 
@@ -99,8 +115,11 @@ struct list_links {
 // channel's lock; the others belong to whoever holds the slot at the time.
 template <class Request, class Response>
 struct slot : slab_hook {
-    std::uint32_t generation = 0;         // (L)
-    slot_state state = slot_state::free;  // (L)
+    std::uint32_t generation = 0;  // (L)
+    // (L), with one exception: the responder moves its own slot from taken
+    // to running without the lock (channel_core::begin()), by compare-and-swap;
+    // whoever ends a taken slot under the lock claims it by compare-and-swap too.
+    std::atomic<slot_state> state{slot_state::free};
     run_outcome end_reason{};             // (L) why an abandoned slot ended
     bool cancel_requested = false;        // (L) a cancel came between prepare and submit
     std::uint32_t heap_pos = npos;        // (L) position in the deadline heap, npos when not in it
@@ -110,13 +129,17 @@ struct slot : slab_hook {
     slot* chain = nullptr;                // a batch handed out by take(), or slots to reclaim
     time_point deadline{};
     waiter<Response>* owner = nullptr;
-    manual<Request> request;           // constructed while waiting_room, queued, or running until taken
+    manual<Request> request;           // constructed while waiting_room, queued or taken, and until the handler takes it
 
     // Owned by the responder while the slot is running or abandoned.
     void* run_data = nullptr;
     std::uint32_t run_tag = 0;
 
     static constexpr std::uint32_t npos = UINT32_MAX;
+
+    // Plain accesses under the channel's lock (which orders them).
+    slot_state get_state() const noexcept { return state.load(std::memory_order_relaxed); }
+    void set_state(slot_state x) noexcept { state.store(x, std::memory_order_relaxed); }
 };
 
 // An intrusive FIFO of slots, linked through the member Links.

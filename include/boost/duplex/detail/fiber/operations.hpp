@@ -28,7 +28,7 @@ public:
     signal done;
 
 private:
-    static void on_complete(waiter<Response>* w, result<Response>&& r) noexcept
+    static void on_complete(waiter<Response>* w, result<Response>&& r, bool) noexcept
     {
         auto* self = static_cast<request_waiter*>(w);
         self->value.emplace(std::move(r));

@@ -54,7 +54,7 @@ public:
     worker_pool(const worker_pool&) = delete;
     worker_pool& operator=(const worker_pool&) = delete;
 
-    // Runs the taken request `s` on an idle worker, or on a new one.
+    // Runs the taken request `s` (not yet begun) on an idle worker, or on a new one.
     void start(slot_type* s) noexcept
     {
         {
@@ -68,11 +68,14 @@ public:
             ++live_;
         }
         try {
-            fibers::fiber(std::allocator_arg, stacks_, [this, s] { work(s); }).detach();
+            fibers::fiber(std::allocator_arg, stacks_, [this, s] { work(s, false); }).detach();
         } catch (...) {
             // No fiber (std::bad_alloc, or no stack): the request fails, the run goes on.
-            end_invocation(ch_.core, limiter_, s, result<Response>(make_error_code(error::handler_failed)),
-                           time_point{}, time_point{});
+            if (ch_.core.begin(s, time_to_begin(s))) {
+                limiter_.on_start();
+                end_invocation(ch_.core, limiter_, s, result<Response>(make_error_code(error::handler_failed)),
+                               time_point{}, time_point{});
+            }
             std::unique_lock lk(mutex_);
             --live_;
         }
@@ -92,17 +95,20 @@ public:
     }
 
 private:
-    void work(slot_type* s) noexcept
+    // `started`: `s` was taken by this worker and starts at once; a request
+    // handed over by the run loop waited meanwhile and must pass begin().
+    void work(slot_type* s, bool started) noexcept
     {
         worker self;
         for (;;) {
-            invoke(s);
-            auto next = ch_.core.take(limiter_.limit(), clock_type::now(), 1);
+            if (started || ch_.core.begin(s, time_to_begin(s)))
+                invoke(s);
+            auto next = ch_.core.take(limiter_.limit(), clock_type::now(), 1, 1);
             if (next.more || next.done)
                 ch_.responder_wake.raise();  // room for more than one, or the run is over
             if (next.count != 0) {
-                limiter_.on_start();
                 s = next.first;
+                started = true;
                 continue;
             }
             std::unique_lock lk(mutex_);
@@ -118,11 +124,13 @@ private:
                 return;
             }
             s = std::exchange(self.next, nullptr);
+            started = false;
         }
     }
 
     void invoke(slot_type* s) noexcept
     {
+        limiter_.on_start();
         const time_point started = invocation_clock<Limiter>::now();
         auto r = invoke_sync<Response>(handler_, core_type::take_request(s));
         end_invocation(ch_.core, limiter_, s, std::move(r), started, invocation_clock<Limiter>::now());
@@ -154,16 +162,19 @@ result<void> run(Channel& ch, Handler& handler, Limiter l)
     ch.run_thread.store(std::this_thread::get_id());
 
     for (;;) {
-        auto batch = core.take(limiter.limit(), clock_type::now());
+        // Workers start the requests later, each when its fiber runs: each
+        // request is checked then (begin()), not here.
+        auto batch = core.take(limiter.limit(), clock_type::now(), SIZE_MAX, 0);
         if (batch.done)
             break;
         for (auto* s = batch.first; s;) {
             auto* next = s->chain;  // read first: the worker may finish the slot at once
-            limiter.on_start();
             workers.start(s);
             s = next;
         }
-        if (batch.count == 0 && !ch.responder_wake.wait_until(core.earliest_deadline()))
+        // The loop is the channel's timer: next_deadline() records what it
+        // waits for, so that an earlier deadline wakes it.
+        if (batch.count == 0 && !ch.responder_wake.wait_until(core.next_deadline()))
             core.expire(clock_type::now());
     }
     ch.run_thread.store(std::thread::id());
