@@ -405,11 +405,13 @@ private:
             add("W1", payload_kind::u64, 1, s_.w1_requests, [p](const contender& k) { return k.latency(p); });
         }
         if (s_.runs("W2")) {
-            throughput_params p{payload_kind::u64, s_.clients, settings::warm(s_.w2_requests), s_.w2_requests, false};
+            throughput_params p{payload_kind::u64, s_.clients, settings::warm(s_.w2_requests), s_.w2_requests,
+                                topology::one_thread};
             add("W2", p.payload, p.clients, p.requests, [p](const contender& k) { return k.throughput(p); });
         }
         if (s_.runs("W3")) {
-            throughput_params p{payload_kind::u64, s_.clients, settings::warm(s_.w3_requests), s_.w3_requests, true};
+            throughput_params p{payload_kind::u64, s_.clients, settings::warm(s_.w3_requests), s_.w3_requests,
+                                topology::cross_thread};
             add("W3", p.payload, p.clients, p.requests, [p](const contender& k) { return k.throughput(p); });
         }
         if (s_.runs("W4")) {
@@ -421,7 +423,7 @@ private:
                 for (std::size_t n : s_.scaling_clients) {
                     // At least two warm-up requests per client.
                     const std::uint64_t warm = std::max<std::uint64_t>(settings::warm(s_.scaling_requests), 2 * n);
-                    throughput_params p{pk, n, warm, s_.scaling_requests, false};
+                    throughput_params p{pk, n, warm, s_.scaling_requests, topology::one_thread};
                     add("scaling", pk, n, p.requests, [p](const contender& k) { return k.throughput(p); });
                 }
     }

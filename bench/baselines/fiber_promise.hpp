@@ -84,12 +84,12 @@ void client(request_channel<P>& requests, load& ld, std::uint64_t id)
 }
 
 template <class P>
-run_result run_load(bool cross_thread, std::size_t clients, load& ld)
+run_result run_load(topology where, std::size_t clients, load& ld)
 {
     request_channel<P> requests(capacity);
     run_fiber_contender(
-        cross_thread, [&] { server(requests); }, [&] { requests.close(); },
-        [&] { run_client_fibers(clients, [&](std::size_t id) { client<P>(requests, ld, id); }); });
+        where, clients, [&] { server(requests); }, [&] { requests.close(); },
+        [&](std::size_t id) { client<P>(requests, ld, id); });
     return ld.result();
 }
 
@@ -97,14 +97,14 @@ inline run_result latency(const latency_params& p)
 {
     load ld(p.warm, p.requests, p.samples, 1);
     ld.reserve_samples(p.samples);
-    return run_load<std::uint64_t>(false, 1, ld);
+    return run_load<std::uint64_t>(topology::one_thread, 1, ld);
 }
 
 inline run_result throughput(const throughput_params& p)
 {
     return with_payload(p.payload, [&]<class P>() {
-        load ld(p.warm, p.requests, p.clients, p.clients);
-        return run_load<P>(p.cross_thread, p.clients, ld);
+        load ld(p);
+        return run_load<P>(p.where, p.clients, ld);
     });
 }
 
@@ -139,12 +139,10 @@ inline run_result batch(const batch_params& p)
     request_channel<std::uint64_t> requests(capacity);
     run_result r;
     run_fiber_contender(
-        false, [&] { server(requests); }, [&] { requests.close(); },
-        [&] {
-            run_client_fibers(1, [&](std::size_t) {
-                r = measure_batch(p, [&](const std::vector<std::uint64_t>& input) {
-                    return batch_client(requests, input, p.window);
-                });
+        topology::one_thread, 1, [&] { server(requests); }, [&] { requests.close(); },
+        [&](std::size_t) {
+            r = measure_batch(p, [&](const std::vector<std::uint64_t>& input) {
+                return batch_client(requests, input, p.window);
             });
         });
     return r;
