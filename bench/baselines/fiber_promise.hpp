@@ -44,12 +44,21 @@ constexpr std::size_t capacity = 64;  // a power of two, as buffered_channel req
 // Not a range-for over the channel: in Boost 1.81 the channel's iterator
 // destroys each element twice (operator++ and then increment_()), which
 // breaks a promise.
+//
+// The answered promise is let go before the next pop, not by pop's move
+// assignment: a promise's destructor locks its shared state's fibers::mutex,
+// which suspends the server fiber when the client holds it, and inside pop
+// the channel's spinlock is held. With clients on the server's thread too
+// (W5) they then spin on that lock, yielding the thread but never the
+// fiber, and the server fiber never resumes: a deadlock.
 template <class P>
 void server(request_channel<P>& requests)
 {
     request<P> req;
-    while (requests.pop(req) == fibers::channel_op_status::success)
+    while (requests.pop(req) == fibers::channel_op_status::success) {
         req.reply.set_value(echo<P>{}(std::move(req.value)));
+        fibers::promise<P> answered(std::move(req.reply));
+    }
 }
 
 template <class P>
