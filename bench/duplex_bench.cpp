@@ -8,7 +8,7 @@
 // duplex_bench: Boost.Duplex against hand-written request/response channels,
 // in one process run. See bench/README.md.
 //
-//   duplex_bench [--quick] [--reps N] [--scale X] [--only W1,W2,W3,W4,W5,scaling,idle] [--out DIR]
+//   duplex_bench [--quick] [--reps N] [--scale X] [--idle S] [--only W1,W2,W3,W4,W5,scaling,idle] [--out DIR]
 //
 // Workloads (request and response of the same type, an echo handler):
 //   W1  latency: one client, sequential requests on one thread: mean round
@@ -164,10 +164,11 @@ const char* const workload_names[] = {"W1", "W2", "W3", "W4", "W5", "scaling", "
 void usage(std::FILE* f)
 {
     std::fprintf(f,
-                 "usage: duplex_bench [--quick] [--reps N] [--scale X] [--only LIST] [--out DIR]\n"
+                 "usage: duplex_bench [--quick] [--reps N] [--scale X] [--idle S] [--only LIST] [--out DIR]\n"
                  "  --quick     a short run (0.15 of the request counts, W4 keeps its 100000; idle 1 s; ~25 s)\n"
                  "  --reps N    repetitions of every run (default 5; the idle run: once)\n"
                  "  --scale X   multiply every request count by X\n"
+                 "  --idle S    the idle window, in seconds (default 2; --quick: 1)\n"
                  "  --only LIST comma-separated workloads among W1,W2,W3,W4,W5,scaling,idle\n"
                  "  --out DIR   where results.csv, plot_*.csv and meta.txt go (default ./duplex_bench_results)\n");
 }
@@ -175,6 +176,7 @@ void usage(std::FILE* f)
 bool parse(int argc, char** argv, settings& s)
 {
     double scale = 1;
+    double idle = 0;  // 0: the default
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
@@ -187,6 +189,10 @@ bool parse(int argc, char** argv, settings& s)
         } else if (a == "--scale") {
             const char* v = value();
             if (!v || (scale = std::atof(v)) <= 0)
+                return false;
+        } else if (a == "--idle") {
+            const char* v = value();
+            if (!v || (idle = std::atof(v)) <= 0)
                 return false;
         } else if (a == "--only") {
             const char* v = value();
@@ -220,6 +226,8 @@ bool parse(int argc, char** argv, settings& s)
     }
     if (scale != 1)
         s.scale(scale);
+    if (idle > 0)
+        s.idle_seconds = idle;
     return true;
 }
 
@@ -532,7 +540,7 @@ private:
         std::printf("runs:    %d repetitions of every (workload, contender), interleaved; median [min-max]\n", s_.reps);
         std::printf("counts:  W1 %llu sequential + %llu timed one by one; W2 %llu, W3 %llu and W5 %llu requests,\n"
                     "         %zu clients; W4 a batch of %llu, at most %zu outstanding; scaling %llu requests per run;\n"
-                    "         idle %.0f s (once per contender)\n",
+                    "         idle %g s (once per contender)\n",
                     ull(s_.w1_requests), ull(s_.w1_samples), ull(s_.w2_requests), ull(s_.w3_requests),
                     ull(s_.w5_requests), s_.clients, ull(s_.w4_requests), s_.window, ull(s_.scaling_requests),
                     s_.idle_seconds);
@@ -668,7 +676,7 @@ private:
         }
         if (const auto* c = find("idle")) {
             std::printf("idle: the responder on a thread of its own (as in W3) after %llu requests of one client, then\n"
-                        "   no request for %.0f s: CPU time of the whole process over that window (one run)\n",
+                        "   no request for %g s: CPU time of the whole process over that window (one run)\n",
                         ull(idle_warm + idle_requests + 1), s_.idle_seconds);
             print_rows(*c, {"% of one core", "CPU ms", "window s"}, [](const auto& rs) {
                 return std::vector<std::string>{cell(summarise(rs, idle_percent), 1, 3), cell(summarise(rs, idle_cpu_ms), 1, 2),
