@@ -26,13 +26,15 @@ namespace net = boost::asio;
 
 // One io_context for everything, run by the calling thread; or, for W3, one
 // for the clients, run by a thread pinned to client_core, and one for the
-// responder, run by a thread pinned to server_core. Each io_context is run by
-// exactly one thread, hence the concurrency hint 1 (still thread-safe).
+// responder, run by a thread pinned to server_core; or, for W5, one for
+// everything run by two threads, pinned to client_core and server_core.
+// The concurrency hint is the number of threads that run the io_context: with
+// 1 the scheduler would not wake a second thread for queued work.
 class asio_rig {
 public:
-    explicit asio_rig(bool cross_thread) : client_io_(1)
+    explicit asio_rig(topology where) : where_(where), client_io_(where == topology::two_threads ? 2 : 1)
     {
-        if (cross_thread) {
+        if (where == topology::cross_thread) {
             server_io_.emplace(1);
             guard_.emplace(server_io_->get_executor());
             server_thread_ = std::thread([this] {
@@ -62,15 +64,35 @@ public:
     template <class F>
     void run_clients(F&& start)
     {
+        client_io_.restart();
         auto body = [&] {
-            client_io_.restart();
             start();
             client_io_.run();
         };
-        if (server_io_)
-            on_pinned_thread(client_core, body);
-        else
+        switch (where_) {
+        case topology::one_thread:
             body();
+            break;
+        case topology::cross_thread:
+            on_pinned_thread(client_core, body);
+            break;
+        case topology::two_threads:
+            on_pinned_thread(client_core, [&] {
+                // The second thread starts once start() has returned: a
+                // callback client's first request is made in start(), and
+                // its completion must not drive the client while it is made.
+                // The guard keeps both in run() until clients_done().
+                start();
+                auto guard = net::make_work_guard(client_io_);
+                std::thread second([this] {
+                    pin_this_thread(server_core);
+                    client_io_.run();
+                });
+                client_io_.run();
+                second.join();
+            });
+            break;
+        }
     }
 
     void clients_done() { client_io_.stop(); }
@@ -89,6 +111,7 @@ public:
     }
 
 private:
+    topology where_;
     net::io_context client_io_;
     std::optional<net::io_context> server_io_;
     std::optional<net::executor_work_guard<net::io_context::executor_type>> guard_;

@@ -12,8 +12,9 @@
 // back to back until a budget of requests is used up; the measured window
 // opens when the warm-up's last request completes and closes when the
 // window's last one does, so that it sees a steady state (every client busy,
-// every pool warm) and neither the start nor the end of the run. The time and
-// the process's heap allocations are read at both ends of the window.
+// every pool warm) and neither the start nor the end of the run. The time,
+// the process's CPU time and its heap allocations are read at both ends of
+// the window.
 
 #ifndef BOOST_DUPLEX_BENCH_BENCH_HPP
 #define BOOST_DUPLEX_BENCH_BENCH_HPP
@@ -32,6 +33,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <sys/resource.h>
 
 namespace boost::duplex::bench {
 
@@ -123,56 +125,118 @@ inline std::uint64_t sequence(std::uint64_t client, std::uint64_t n) noexcept
 // Results and the measured window
 // ---------------------------------------------------------------------------
 
+// User plus system time of the whole process (every thread) so far, in
+// seconds. The kernel reads the other threads' time as of their last tick or
+// switch, so a thread running on another core may be up to one tick behind.
+inline double process_cpu_seconds() noexcept
+{
+    rusage u{};
+    ::getrusage(RUSAGE_SELF, &u);
+    auto s = [](const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) * 1e-6; };
+    return s(u.ru_utime) + s(u.ru_stime);
+}
+
 struct run_result {
     std::uint64_t requests = 0;  // requests in the measured window
     double seconds = 0;          // length of the window
+    double cpu_seconds = 0;      // CPU time of the whole process in the window
     allocation_count allocs{};   // heap allocations of the whole process in the window
     std::uint64_t errors = 0;    // requests of the whole run that failed or got a wrong answer
     double p50_ns = 0, p99_ns = 0;  // W1: individually timed round trips
     double rss_peak_mb = 0;      // W4: the process's peak RSS during the measured batch
     double rss_growth_mb = 0;    // W4: that peak minus the RSS before the batch
+    double idle_seconds = 0;     // idle: length of the window without requests
+    double idle_cpu_seconds = 0; // idle: CPU time of the whole process in it
 
     double per_second() const noexcept { return seconds > 0 ? double(requests) / seconds : 0; }
     double ns_per_request() const noexcept { return requests ? seconds * 1e9 / double(requests) : 0; }
+    double cpu_ns_per_request() const noexcept { return requests ? cpu_seconds * 1e9 / double(requests) : 0; }
+    double cores_busy() const noexcept { return seconds > 0 ? cpu_seconds / seconds : 0; }
+    double idle_percent() const noexcept { return idle_seconds > 0 ? 100 * idle_cpu_seconds / idle_seconds : 0; }
     double allocs_per_request() const noexcept { return requests ? double(allocs.count) / double(requests) : 0; }
 };
 
-// The budget and the window of one run. The clients of a run all live on one
-// thread (the responder may not), so none of this needs to be atomic.
+// Where the clients and the responder run.
+enum class topology {
+    one_thread,    // W2, scaling: everything on the calling thread
+    cross_thread,  // W3, idle: the clients on client_core, the responder on server_core
+    two_threads,   // W5: the clients spread over both cores, the responder on one of them
+};
+
+// W2, W3, W5, the scaling runs and the idle run: `clients` clients sending
+// back to back, placed as `where` says. With `idle_seconds`, the responder is
+// then left running without requests for that long (see load::client_done).
+struct throughput_params {
+    payload_kind payload;
+    std::size_t clients;
+    std::uint64_t warm;
+    std::uint64_t requests;
+    topology where;
+    double idle_seconds = 0;
+};
+
+// The budget and the window of one run. The clients of a run live on one
+// thread, except in W5 (`shared`), where two threads share the budget and the
+// window through atomic read-modify-writes. On one thread the counters are
+// plain loads and stores of atomics: a locked instruction per count would
+// put a few ns on every request of every contender, where a W2 request of
+// Boost.Duplex takes under 100 ns.
 class load {
 public:
     // `warm` requests, then `measured` in the window, then `tail` more (so
     // that every client is still busy when the window closes; in W1 the
     // individually timed requests, `sampled` says which).
-    load(std::uint64_t warm, std::uint64_t measured, std::uint64_t tail, std::size_t clients)
-        : warm_(std::max<std::uint64_t>(warm, 1)), measured_(measured), left_(warm_ + measured + tail), clients_(clients)
+    load(std::uint64_t warm, std::uint64_t measured, std::uint64_t tail, std::size_t clients, bool shared = false,
+         double idle_seconds = 0)
+        : warm_(std::max<std::uint64_t>(warm, 1)), measured_(measured), left_(warm_ + measured + tail),
+          clients_(clients), shared_(shared), idle_seconds_(idle_seconds)
     {
     }
+
+    // W2, W3, W5, scaling and idle: the tail is one request per client.
+    explicit load(const throughput_params& p)
+        : load(p.warm, p.requests, p.clients, p.clients, p.where == topology::two_threads, p.idle_seconds)
+    {
+    }
+
+    load(const load&) = delete;
+    load& operator=(const load&) = delete;
 
     // Claims the next request; false once every request of the run was claimed.
     bool take() noexcept
     {
-        if (left_ == 0)
+        std::uint64_t left = left_.load(std::memory_order_relaxed);
+        if (shared_) {
+            while (left != 0 && !left_.compare_exchange_weak(left, left - 1, std::memory_order_relaxed)) {
+            }
+            return left != 0;
+        }
+        if (left == 0)
             return false;
-        --left_;
+        left_.store(left - 1, std::memory_order_relaxed);
         ++issued_;
         return true;
     }
 
-    // Whether the request just claimed comes after the window (W1 times those one by one).
-    bool sampled() const noexcept { return issued_ > warm_ + measured_; }
+    // Whether the request just claimed comes after the window (W1 times
+    // those one by one). Never in a shared load: "just claimed" would need a
+    // thread of its own, and only W1 reports the samples.
+    bool sampled() const noexcept { return !shared_ && issued_ > warm_ + measured_; }
 
     // One request completed, `ok` if with the right answer.
     void record(bool ok) noexcept
     {
         if (!ok)
-            ++errors_;
-        ++completed_;
-        if (completed_ == warm_) {
+            bump(errors_);
+        const std::uint64_t done = bump(completed_);
+        if (done == warm_) {
+            // The clock last, so that the window leaves out the other readings.
             a0_ = allocations();
+            cpu0_ = process_cpu_seconds();
             t0_ = clock_type::now();
-        } else if (completed_ == warm_ + measured_) {
+        } else if (done == warm_ + measured_) {
             t1_ = clock_type::now();
+            cpu1_ = process_cpu_seconds();
             a1_ = allocations();
         }
     }
@@ -187,22 +251,41 @@ public:
     // Keeps room for `n` samples, so that recording them allocates nothing.
     void reserve_samples(std::size_t n) { samples_.reserve(n); }
 
-    // A client has sent its last request; true for the last client.
-    bool client_done() noexcept { return --clients_ == 0; }
+    // A client has sent its last request; true for the last client. A load
+    // with an idle window holds the last client's thread here for that long
+    // (every contender's clients end here, and their thread sleeping costs
+    // nothing): the responder, on its own thread, runs with no request.
+    bool client_done() noexcept
+    {
+        const bool last = shared_ ? clients_.fetch_sub(1, std::memory_order_relaxed) == 1 : drop_client();
+        if (last && idle_seconds_ > 0) {
+            const double cpu0 = process_cpu_seconds();
+            const auto t0 = clock_type::now();
+            std::this_thread::sleep_for(std::chrono::duration<double>(idle_seconds_));
+            idle_seconds_measured_ = std::chrono::duration<double>(clock_type::now() - t0).count();
+            idle_cpu_ = process_cpu_seconds() - cpu0;
+        }
+        return last;
+    }
 
     // A failure outside any request (e.g. an exception in a client).
-    void fail() noexcept { ++errors_; }
+    void fail() noexcept { bump(errors_); }
 
     run_result result() const
     {
         run_result r;
+        const std::uint64_t completed = completed_.load();
         r.requests = measured_;
         r.seconds = std::chrono::duration<double>(t1_ - t0_).count();
+        r.cpu_seconds = cpu1_ - cpu0_;
         r.allocs = {a1_.count - a0_.count, a1_.bytes - a0_.bytes};
-        r.errors = errors_;
-        if (completed_ < warm_ + measured_) {
+        r.errors = errors_.load();
+        r.idle_seconds = idle_seconds_measured_;
+        r.idle_cpu_seconds = idle_cpu_;
+        if (completed < warm_ + measured_) {
             r.seconds = 0;  // never closed: every missing request is an error
-            r.errors += warm_ + measured_ - completed_;
+            r.cpu_seconds = 0;
+            r.errors += warm_ + measured_ - completed;
         }
         if (!samples_.empty()) {
             std::vector<double> s = samples_;
@@ -215,11 +298,36 @@ public:
     }
 
 private:
-    std::uint64_t warm_, measured_, left_;
-    std::uint64_t issued_ = 0, completed_ = 0, errors_ = 0;
-    std::size_t clients_;
+    // Adds one and returns the new value.
+    std::uint64_t bump(std::atomic<std::uint64_t>& n) noexcept
+    {
+        if (shared_)
+            return n.fetch_add(1, std::memory_order_relaxed) + 1;
+        const std::uint64_t v = n.load(std::memory_order_relaxed) + 1;
+        n.store(v, std::memory_order_relaxed);
+        return v;
+    }
+
+    bool drop_client() noexcept
+    {
+        const std::size_t v = clients_.load(std::memory_order_relaxed) - 1;
+        clients_.store(v, std::memory_order_relaxed);
+        return v == 0;
+    }
+
+    const std::uint64_t warm_, measured_;
+    std::atomic<std::uint64_t> left_;
+    std::atomic<std::uint64_t> completed_{0}, errors_{0};
+    std::uint64_t issued_ = 0;  // not in a shared load
+    std::atomic<std::size_t> clients_;
+    const bool shared_;
+    const double idle_seconds_;
+    // Each written by the one thread that opens or closes the window (or ends
+    // the last client), read by result() after the run's threads are joined.
     clock_type::time_point t0_{}, t1_{};
+    double cpu0_ = 0, cpu1_ = 0;
     allocation_count a0_{}, a1_{};
+    double idle_seconds_measured_ = 0, idle_cpu_ = 0;
     std::vector<double> samples_;
 };
 
@@ -232,16 +340,6 @@ struct latency_params {
     std::uint64_t warm;
     std::uint64_t requests;  // timed as a block: the mean
     std::uint64_t samples;   // then timed one by one: p50, p99
-};
-
-// W2, W3 and the scaling runs: `clients` clients on one thread sending back
-// to back; the responder on the same thread, or (cross_thread) on another.
-struct throughput_params {
-    payload_kind payload;
-    std::size_t clients;
-    std::uint64_t warm;
-    std::uint64_t requests;
-    bool cross_thread;
 };
 
 // W4: one client, a batch of `requests` with at most `window` outstanding,
@@ -339,19 +437,24 @@ run_result measure_batch(const batch_params& p, F&& run)
     r.errors += run(warm);
     const double rss_before = start_rss_measurement();
     const allocation_count a0 = allocations();
+    const double cpu0 = process_cpu_seconds();
     const auto t0 = clock_type::now();
     r.errors += run(measured);
     const auto t1 = clock_type::now();
+    const double cpu1 = process_cpu_seconds();
     const allocation_count a1 = allocations();
     r.rss_peak_mb = peak_rss_mb();
     r.rss_growth_mb = r.rss_peak_mb - rss_before;
     r.requests = p.requests;
     r.seconds = std::chrono::duration<double>(t1 - t0).count();
+    r.cpu_seconds = cpu1 - cpu0;
     r.allocs = {a1.count - a0.count, a1.bytes - a0.bytes};
     return r;
 }
 
-// The cores of W3: clients on one, the responder on the other.
+// The cores of W3 and W5: in W3 the clients on one, the responder on the
+// other; in W5 clients on both, and a Fiber responder on server_core (an Asio
+// responder runs on whichever thread of the shared io_context picks it up).
 constexpr int client_core = 0;
 constexpr int server_core = 1;
 

@@ -105,9 +105,9 @@ private:
 };
 
 template <class P>
-run_result callbacks_load(bool cross_thread, std::size_t clients, load& ld)
+run_result callbacks_load(topology where, std::size_t clients, load& ld)
 {
-    asio_rig rig(cross_thread);
+    asio_rig rig(where);
     std::deque<callback_client<P>> cs;
     const std::uint64_t run_errors = with_channel<P>(rig, [&](client_type<P>& client) {
         for (std::size_t id = 0; id != clients; ++id)
@@ -126,20 +126,20 @@ run_result callbacks_latency(const latency_params& p)
 {
     load ld(p.warm, p.requests, p.samples, 1);
     ld.reserve_samples(p.samples);
-    return callbacks_load<std::uint64_t>(false, 1, ld);
+    return callbacks_load<std::uint64_t>(topology::one_thread, 1, ld);
 }
 
 run_result callbacks_throughput(const throughput_params& p)
 {
     return with_payload(p.payload, [&]<class P>() {
-        load ld(p.warm, p.requests, p.clients, p.clients);
-        return callbacks_load<P>(p.cross_thread, p.clients, ld);
+        load ld(p);
+        return callbacks_load<P>(p.where, p.clients, ld);
     });
 }
 
 run_result callbacks_batch(const batch_params& p)
 {
-    asio_rig rig(false);
+    asio_rig rig(topology::one_thread);
     run_result r;
     const std::uint64_t run_errors = with_channel<std::uint64_t>(rig, [&](client_type<std::uint64_t>& client) {
         r = measure_batch(p, [&](const std::vector<std::uint64_t>& requests) {
@@ -192,9 +192,9 @@ net::awaitable<void> awaitable_client(client_type<P> client, load& ld, asio_rig&
 }
 
 template <class P>
-run_result awaitable_load(bool cross_thread, std::size_t clients, load& ld)
+run_result awaitable_load(topology where, std::size_t clients, load& ld)
 {
-    asio_rig rig(cross_thread);
+    asio_rig rig(where);
     const std::uint64_t run_errors = with_channel<P>(rig, [&](client_type<P>& client) {
         rig.run_clients([&] {
             for (std::size_t id = 0; id != clients; ++id)
@@ -213,14 +213,14 @@ run_result awaitable_latency(const latency_params& p)
 {
     load ld(p.warm, p.requests, p.samples, 1);
     ld.reserve_samples(p.samples);
-    return awaitable_load<std::uint64_t>(false, 1, ld);
+    return awaitable_load<std::uint64_t>(topology::one_thread, 1, ld);
 }
 
 run_result awaitable_throughput(const throughput_params& p)
 {
     return with_payload(p.payload, [&]<class P>() {
-        load ld(p.warm, p.requests, p.clients, p.clients);
-        return awaitable_load<P>(p.cross_thread, p.clients, ld);
+        load ld(p);
+        return awaitable_load<P>(p.where, p.clients, ld);
     });
 }
 
@@ -242,7 +242,7 @@ net::awaitable<void> awaitable_batch_client(client_type<std::uint64_t> client,
 
 run_result awaitable_batch(const batch_params& p)
 {
-    asio_rig rig(false);
+    asio_rig rig(topology::one_thread);
     run_result r;
     const std::uint64_t run_errors = with_channel<std::uint64_t>(rig, [&](client_type<std::uint64_t>& client) {
         r = measure_batch(p, [&](const std::vector<std::uint64_t>& requests) {

@@ -26,18 +26,19 @@ template <class P>
 using client_type = dx::fiber_client<P, P>;
 
 // Runs one channel: the responder (until every client is done), and
-// clients(client). A run that does not end with success counts as an error.
-template <class P, class Clients>
-std::uint64_t with_channel(bool cross_thread, Clients&& clients)
+// client(client, i) for i in [0, clients), each in a fiber, placed as `where`
+// says. A run that does not end with success counts as an error.
+template <class P, class Client>
+std::uint64_t with_channel(topology where, std::size_t clients, Client&& client)
 {
     // Not a structured binding: clang 14 cannot capture one in a lambda.
     auto channel = dx::make_fiber_channel<P, P>();
-    auto& client = channel.first;
+    auto& c = channel.first;
     auto& responder = channel.second;
     bool run_ok = false;
     run_fiber_contender(
-        cross_thread, [&] { run_ok = responder.run(echo<P>{}, dx::fixed_concurrency{}).has_value(); },
-        [&] { responder.stop(); }, [&] { clients(client); });
+        where, clients, [&] { run_ok = responder.run(echo<P>{}, dx::fixed_concurrency{}).has_value(); },
+        [&] { responder.stop(); }, [&](std::size_t i) { client(c, i); });
     return run_ok ? 0 : 1;
 }
 
@@ -63,11 +64,10 @@ void client_loop(client_type<P> client, load& ld, std::uint64_t id)
 }
 
 template <class P>
-run_result fiber_load(bool cross_thread, std::size_t clients, load& ld)
+run_result fiber_load(topology where, std::size_t clients, load& ld)
 {
-    const std::uint64_t run_errors = with_channel<P>(cross_thread, [&](client_type<P>& client) {
-        run_client_fibers(clients, [&](std::size_t id) { client_loop<P>(client, ld, id); });
-    });
+    const std::uint64_t run_errors =
+        with_channel<P>(where, clients, [&](client_type<P>& client, std::size_t id) { client_loop<P>(client, ld, id); });
     run_result r = ld.result();
     r.errors += run_errors;
     return r;
@@ -77,28 +77,27 @@ run_result fiber_latency(const latency_params& p)
 {
     load ld(p.warm, p.requests, p.samples, 1);
     ld.reserve_samples(p.samples);
-    return fiber_load<std::uint64_t>(false, 1, ld);
+    return fiber_load<std::uint64_t>(topology::one_thread, 1, ld);
 }
 
 run_result fiber_throughput(const throughput_params& p)
 {
     return with_payload(p.payload, [&]<class P>() {
-        load ld(p.warm, p.requests, p.clients, p.clients);
-        return fiber_load<P>(p.cross_thread, p.clients, ld);
+        load ld(p);
+        return fiber_load<P>(p.where, p.clients, ld);
     });
 }
 
 run_result fiber_batch(const batch_params& p)
 {
     run_result r;
-    const std::uint64_t run_errors = with_channel<std::uint64_t>(false, [&](client_type<std::uint64_t>& client) {
-        run_client_fibers(1, [&](std::size_t) {
+    const std::uint64_t run_errors =
+        with_channel<std::uint64_t>(topology::one_thread, 1, [&](client_type<std::uint64_t>& client, std::size_t) {
             r = measure_batch(p, [&](const std::vector<std::uint64_t>& requests) -> std::uint64_t {
                 auto res = client.request_batch(requests, p.window);
                 return res && check_batch(res.value(), requests.size()) ? 0 : requests.size();
             });
         });
-    });
     r.errors += run_errors;
     return r;
 }

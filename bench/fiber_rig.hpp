@@ -14,6 +14,7 @@
 #include "bench.hpp"
 
 #include <boost/fiber/fiber.hpp>
+#include <boost/fiber/future.hpp>
 #include <boost/fiber/operations.hpp>
 
 #include <cstddef>
@@ -24,40 +25,72 @@ namespace boost::duplex::bench {
 
 namespace fibers = boost::fibers;
 
-// Runs client(i) for i in [0, n), each in a fiber of its own on the calling
-// thread, and waits for them all.
+// Runs client(i) for i in [first, last), each in a fiber of its own on the
+// calling thread, and waits for them all.
 template <class F>
-void run_client_fibers(std::size_t n, F&& client)
+void run_client_fibers(std::size_t first, std::size_t last, F&& client)
 {
     std::vector<fibers::fiber> fs;
-    fs.reserve(n);
-    for (std::size_t i = 0; i != n; ++i)
+    fs.reserve(last - first);
+    for (std::size_t i = first; i != last; ++i)
         fs.emplace_back([&client, i] { client(i); });
     for (auto& f : fs)
         f.join();
 }
 
-// Runs the server side and the clients of one fiber contender: on the
-// calling thread (the server in a fiber of its own), or (W3) the server on a
-// thread pinned to server_core and the clients on one pinned to client_core.
+// Runs the server side and `clients` clients of one fiber contender, each
+// client(i) in a fiber of its own:
+// - one_thread: everything on the calling thread, the server in a fiber;
+// - cross_thread (W3): the server on a thread pinned to server_core, the
+//   clients on one pinned to client_core;
+// - two_threads (W5): two threads pinned to client_core and server_core, each
+//   with its own scheduler (round_robin, the default) and half the clients;
+//   the server in a fiber on the server_core one.
 // `serve()` blocks until `stop()` is called, which happens once every client
 // is done.
-template <class Serve, class Stop, class Clients>
-void run_fiber_contender(bool cross_thread, Serve&& serve, Stop&& stop, Clients&& clients)
+template <class Serve, class Stop, class Client>
+void run_fiber_contender(topology where, std::size_t clients, Serve&& serve, Stop&& stop, Client&& client)
 {
-    if (!cross_thread) {
+    switch (where) {
+    case topology::one_thread: {
         fibers::fiber server(serve);
-        clients();
+        run_client_fibers(0, clients, client);
         stop();
         server.join();
-    } else {
+        break;
+    }
+    case topology::cross_thread: {
         std::thread server([&serve] {
             pin_this_thread(server_core);
             serve();
         });
-        on_pinned_thread(client_core, clients);
+        on_pinned_thread(client_core, [&] { run_client_fibers(0, clients, client); });
         stop();
         server.join();
+        break;
+    }
+    case topology::two_threads: {
+        // The server's thread must go on serving the other thread's clients
+        // once its own are done: it waits for them on a fiber future, which
+        // suspends only its main fiber.
+        fibers::promise<void> others_done;
+        fibers::future<void> others = others_done.get_future();
+        const std::size_t half = clients / 2;
+        std::thread others_thread([&] {
+            pin_this_thread(client_core);
+            run_client_fibers(0, half, client);
+            others_done.set_value();
+        });
+        on_pinned_thread(server_core, [&] {
+            fibers::fiber server(serve);
+            run_client_fibers(half, clients, client);
+            others.get();
+            stop();
+            server.join();
+        });
+        others_thread.join();
+        break;
+    }
     }
 }
 

@@ -28,10 +28,11 @@ set linetype 6 lc rgb "#a63603"
 
 bars(file) = f(file)
 
-# ---- 1. W1 to W4, one panel each, a bar per contender with the min-max range
-set terminal pngcairo size 1400,1000 font ",10"
+# ---- 1. W1 to W5, one panel each, a bar per contender with the min-max range;
+# then the CPU time per request of W3 and W5
+set terminal pngcairo size 1400,1450 font ",10"
 set output out . "/bench_workloads.png"
-set multiplot layout 2,2 title "Boost.Duplex against hand-written channels (median of the repetitions, bars: min-max)\n" . meta font ",11" noenhanced
+set multiplot layout 3,2 title "Boost.Duplex against hand-written channels (median of the repetitions, bars: min-max)\n" . meta font ",11" noenhanced
 set yrange [0:*]
 
 set title "W1 latency: 1 client, sequential round trips (lower is better)" noenhanced
@@ -51,6 +52,18 @@ plot bars("plot_w3.csv") using 0:2:($0 + 1):xtic(1) with boxes lc variable, \
 set title "W4 batch: 100 000 requests, at most 64 outstanding (higher is better)" noenhanced
 plot bars("plot_w4.csv") using 0:2:($0 + 1):xtic(1) with boxes lc variable, \
      ""                  using 0:2:3:4 with yerrorbars lc rgb "#000000" pt 0
+
+set title "W5 two client threads: 64 clients on cores 0 and 1, responder on one (higher is better)" noenhanced
+plot bars("plot_w5.csv") using 0:2:($0 + 1):xtic(1) with boxes lc variable, \
+     ""                  using 0:2:3:4 with yerrorbars lc rgb "#000000" pt 0
+
+# plot_cpu.csv: label, W3, W5 (medians, ns of CPU time per request)
+set title "CPU time per request across threads: W3 (left), W5 (right) (lower is better)" noenhanced
+set ylabel "CPU ns per request (all threads)"
+set boxwidth 0.35
+plot bars("plot_cpu.csv") using ($0 - 0.18):2:($0 + 1):xtic(1) with boxes lc variable, \
+     ""                   using ($0 + 0.18):3:($0 + 1) with boxes lc variable fs pattern 4 border -1
+set boxwidth 0.7
 unset multiplot
 
 # ---- 2. scaling: throughput by number of clients, one panel per payload

@@ -116,9 +116,9 @@ std::uint64_t with_server(asio_rig& rig, Clients&& clients)
 }
 
 template <class P>
-run_result run_load(bool cross_thread, std::size_t clients, load& ld)
+run_result run_load(topology where, std::size_t clients, load& ld)
 {
-    asio_rig rig(cross_thread);
+    asio_rig rig(where);
     const std::uint64_t server_errors = with_server<P>(rig, [&](request_channel<P>& requests) {
         rig.run_clients([&] {
             for (std::size_t id = 0; id != clients; ++id)
@@ -137,14 +137,14 @@ inline run_result latency(const latency_params& p)
 {
     load ld(p.warm, p.requests, p.samples, 1);
     ld.reserve_samples(p.samples);
-    return run_load<std::uint64_t>(false, 1, ld);
+    return run_load<std::uint64_t>(topology::one_thread, 1, ld);
 }
 
 inline run_result throughput(const throughput_params& p)
 {
     return with_payload(p.payload, [&]<class P>() {
-        load ld(p.warm, p.requests, p.clients, p.clients);
-        return run_load<P>(p.cross_thread, p.clients, ld);
+        load ld(p);
+        return run_load<P>(p.where, p.clients, ld);
     });
 }
 
@@ -180,7 +180,7 @@ inline net::awaitable<void> batch_client(request_channel<std::uint64_t>& request
 
 inline run_result batch(const batch_params& p)
 {
-    asio_rig rig(false);
+    asio_rig rig(topology::one_thread);
     run_result r;
     const std::uint64_t server_errors = with_server<std::uint64_t>(rig, [&](request_channel<std::uint64_t>& requests) {
         r = measure_batch(p, [&](const std::vector<std::uint64_t>& input) -> std::uint64_t {

@@ -44,12 +44,21 @@ constexpr std::size_t capacity = 64;  // a power of two, as buffered_channel req
 // Not a range-for over the channel: in Boost 1.81 the channel's iterator
 // destroys each element twice (operator++ and then increment_()), which
 // breaks a promise.
+//
+// The answered promise is let go before the next pop, not by pop's move
+// assignment: a promise's destructor locks its shared state's fibers::mutex,
+// which suspends the server fiber when the client holds it, and inside pop
+// the channel's spinlock is held. With clients on the server's thread too
+// (W5) they then spin on that lock, yielding the thread but never the
+// fiber, and the server fiber never resumes: a deadlock.
 template <class P>
 void server(request_channel<P>& requests)
 {
     request<P> req;
-    while (requests.pop(req) == fibers::channel_op_status::success)
+    while (requests.pop(req) == fibers::channel_op_status::success) {
         req.reply.set_value(echo<P>{}(std::move(req.value)));
+        fibers::promise<P> answered(std::move(req.reply));
+    }
 }
 
 template <class P>
@@ -84,12 +93,12 @@ void client(request_channel<P>& requests, load& ld, std::uint64_t id)
 }
 
 template <class P>
-run_result run_load(bool cross_thread, std::size_t clients, load& ld)
+run_result run_load(topology where, std::size_t clients, load& ld)
 {
     request_channel<P> requests(capacity);
     run_fiber_contender(
-        cross_thread, [&] { server(requests); }, [&] { requests.close(); },
-        [&] { run_client_fibers(clients, [&](std::size_t id) { client<P>(requests, ld, id); }); });
+        where, clients, [&] { server(requests); }, [&] { requests.close(); },
+        [&](std::size_t id) { client<P>(requests, ld, id); });
     return ld.result();
 }
 
@@ -97,14 +106,14 @@ inline run_result latency(const latency_params& p)
 {
     load ld(p.warm, p.requests, p.samples, 1);
     ld.reserve_samples(p.samples);
-    return run_load<std::uint64_t>(false, 1, ld);
+    return run_load<std::uint64_t>(topology::one_thread, 1, ld);
 }
 
 inline run_result throughput(const throughput_params& p)
 {
     return with_payload(p.payload, [&]<class P>() {
-        load ld(p.warm, p.requests, p.clients, p.clients);
-        return run_load<P>(p.cross_thread, p.clients, ld);
+        load ld(p);
+        return run_load<P>(p.where, p.clients, ld);
     });
 }
 
@@ -139,12 +148,10 @@ inline run_result batch(const batch_params& p)
     request_channel<std::uint64_t> requests(capacity);
     run_result r;
     run_fiber_contender(
-        false, [&] { server(requests); }, [&] { requests.close(); },
-        [&] {
-            run_client_fibers(1, [&](std::size_t) {
-                r = measure_batch(p, [&](const std::vector<std::uint64_t>& input) {
-                    return batch_client(requests, input, p.window);
-                });
+        topology::one_thread, 1, [&] { server(requests); }, [&] { requests.close(); },
+        [&](std::size_t) {
+            r = measure_batch(p, [&](const std::vector<std::uint64_t>& input) {
+                return batch_client(requests, input, p.window);
             });
         });
     return r;
