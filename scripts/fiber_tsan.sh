@@ -63,13 +63,13 @@ duplex_fiber_tsan_build() {
         echo "fiber-tsan: up to date ($dest/lib, Boost $version)"
         return 0
     fi
-    rm -rf "$dest/lib" "$dest/obj" "$dest/stamp"
+    rm -rf "${dest:?}/lib" "${dest:?}/obj" "${dest:?}/stamp"
 
     # --- the sources -------------------------------------------------------
     local src=$dest/src
     mkdir -p "$src"
     local orig
-    orig=$(ls "$src"/boost1.81_*.orig.tar.xz 2>/dev/null | head -n 1 || true)
+    orig=$(find "$src" -maxdepth 1 -name 'boost1.81_*.orig.tar.xz' | head -n 1)
     if [ -z "$orig" ]; then
         if ! apt-cache showsrc boost1.81 2>/dev/null | grep -q '^Package: boost1.81'; then
             if [ "$(id -u)" -ne 0 ]; then
@@ -91,7 +91,8 @@ EOF
         fi
         # The version installed, not whatever is newest.
         (cd "$src" && apt-get source -q --download-only "boost1.81=$version")
-        orig=$(ls "$src"/boost1.81_*.orig.tar.xz | head -n 1)
+        orig=$(find "$src" -maxdepth 1 -name 'boost1.81_*.orig.tar.xz' | head -n 1)
+        [ -n "$orig" ] || { echo "fiber-tsan: apt-get source left no orig tarball in $src" >&2; return 1; }
     fi
     if [ ! -f "$src/boost/libs/fiber/src/fiber.cpp" ]; then
         echo "fiber-tsan: extracting libs/context/src and libs/fiber/src from $(basename "$orig")"
