@@ -147,12 +147,13 @@ for build in $builds; do
                # fail, the Fiber backend is left out as it was before
                # (DUPLEX_FIBER_TSAN=0 does so on purpose): its tests, its
                # examples and the soak's Fiber half.
-               note "tsan: Boost.Context and Boost.Fiber with ThreadSanitizer (build/fiber-tsan)"
                start=$SECONDS
                if [ "${DUPLEX_FIBER_TSAN:-1}" = 0 ]; then
+                   note "tsan: the Fiber backend is left out (DUPLEX_FIBER_TSAN=0)"
                    summary+=("SKIP  tsan: Fiber backend (DUPLEX_FIBER_TSAN=0)")
                    fiber_tsan_root=""
-               elif CXX=$cxx DUPLEX_JOBS=$jobs bash "$root/scripts/fiber_tsan.sh" "$root/build/fiber-tsan"; then
+               elif note "tsan: Boost.Context and Boost.Fiber with ThreadSanitizer (build/fiber-tsan)" &&
+                    CXX=$cxx DUPLEX_JOBS=$jobs bash "$root/scripts/fiber_tsan.sh" "$root/build/fiber-tsan"; then
                    pass "tsan: Boost.Context + Boost.Fiber with TSan ($((SECONDS - start))s)"
                    fiber_tsan_root=$root/build/fiber-tsan
                else
