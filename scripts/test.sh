@@ -17,11 +17,19 @@
 #            (-DBOOST_DUPLEX_SANITIZE=address,undefined): every test of the
 #            tree, the soak included (build/asan);
 #      tsan  clang++ Debug with ThreadSanitizer (-DBOOST_DUPLEX_SANITIZE=thread):
-#            the tests TSan can follow, i.e. all but the Fiber backend's (the
-#            fiber_* tests, the example_fiber_* examples, and the soak's fiber
-#            half: Debian's Boost.Fiber/Context switch stacks and synchronise
-#            inside uninstrumented libraries, see test/sanitizers/README.md);
-#            built are only the executables of the tests it runs (build/tsan);
+#            first scripts/fiber_tsan.sh builds Boost.Context (its ucontext
+#            implementation) and Boost.Fiber 1.81 from Debian's source package
+#            with -fsanitize=thread -DBOOST_USE_UCONTEXT -DBOOST_USE_TSAN
+#            (build/fiber-tsan, once: cached), for TSan to follow the fiber
+#            switches and the library's locks (Debian's libraries switch
+#            with fcontext, uninstrumented); then every test, the Fiber
+#            backend's included, against them
+#            (-DBOOST_DUPLEX_FIBER_TSAN_ROOT=build/fiber-tsan), with the soak's
+#            halves as two tests (soak_short_asio, soak_short_fiber), but for
+#            the CMake integration tests (asan runs them); built are only the
+#            executables of the tests it runs (build/tsan). See
+#            test/sanitizers/README.md. Should the Boost build fail, the
+#            Fiber backend is left out of this build (and the step fails);
 #      clang plain clang++ Debug (not in the default list: asan covers it).
 #    A sanitizer report fails its test: zero reports is the only pass, and
 #    no report is suppressed.
@@ -42,6 +50,8 @@
 #   DUPLEX_CTEST_ARGS="-R asio"   extra ctest arguments (every build)
 #   DUPLEX_JOBS=2                 parallel build and test jobs
 #   DUPLEX_FUZZ_SECONDS=60        how long the fuzzer runs (0 skips it)
+#   DUPLEX_FIBER_TSAN=0           tsan: leave the Fiber backend out (no
+#                                 Boost build from source)
 # Sanitizer run-time options: the test command sets these for the asan and
 # tsan builds unless they are already set (see test/sanitizers/README.md):
 #   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0:strict_init_order=1
@@ -122,17 +132,40 @@ ctest_targets() {
 for build in $builds; do
     # The benchmark is built (and smoke-run) with the optimised gcc build.
     sanitize=""
+    extra=()    # more CMake arguments
     select=()   # ctest selection; empty: every test
     case "$build" in
         gcc)   cxx=g++;     default_type=Release; bench=ON;  dir=build/gcc ;;
         clang) cxx=clang++; default_type=Debug;   bench=OFF; dir=build/clang ;;
         asan)  cxx=clang++; default_type=Debug;   bench=OFF; dir=build/asan; sanitize="address,undefined" ;;
         tsan)  cxx=clang++; default_type=Debug;   bench=OFF; dir=build/tsan; sanitize="thread"
-               # What TSan cannot follow (see the header): the Fiber backend's
-               # tests and examples, and the soak's fiber half (its asio half
-               # is the test soak_short_asio); and the CMake integration tests,
-               # which build without sanitizers (asan runs them).
-               select=(-LE 'fiber|cmake' -E '^(example_fiber_.*|soak_short)$') ;;
+               # Boost.Context (ucontext) and Boost.Fiber built with TSan
+               # (scripts/fiber_tsan.sh, cached in build/fiber-tsan): every
+               # test but the CMake integration tests, which build without
+               # sanitizers (asan runs them), and soak_short, whose halves run
+               # as soak_short_asio and soak_short_fiber. Should that build
+               # fail, the Fiber backend is left out as it was before
+               # (DUPLEX_FIBER_TSAN=0 does so on purpose): its tests, its
+               # examples and the soak's Fiber half.
+               start=$SECONDS
+               if [ "${DUPLEX_FIBER_TSAN:-1}" = 0 ]; then
+                   note "tsan: the Fiber backend is left out (DUPLEX_FIBER_TSAN=0)"
+                   summary+=("SKIP  tsan: Fiber backend (DUPLEX_FIBER_TSAN=0)")
+                   fiber_tsan_root=""
+               elif note "tsan: Boost.Context and Boost.Fiber with ThreadSanitizer (build/fiber-tsan)" &&
+                    CXX=$cxx DUPLEX_JOBS=$jobs bash "$root/scripts/fiber_tsan.sh" "$root/build/fiber-tsan"; then
+                   pass "tsan: Boost.Context + Boost.Fiber with TSan ($((SECONDS - start))s)"
+                   fiber_tsan_root=$root/build/fiber-tsan
+               else
+                   fail "tsan: Boost.Context + Boost.Fiber with TSan ($((SECONDS - start))s): the Fiber backend is left out"
+                   fiber_tsan_root=""
+               fi
+               extra=(-DBOOST_DUPLEX_FIBER_TSAN_ROOT="$fiber_tsan_root")
+               if [ -n "$fiber_tsan_root" ]; then
+                   select=(-LE cmake -E '^soak_short$')
+               else
+                   select=(-LE 'fiber|cmake' -E '^(example_fiber_.*|soak_short)$')
+               fi ;;
         *)     fail "$build: unknown build (use gcc, asan, tsan or clang)"; continue ;;
     esac
     build_type=${DUPLEX_BUILD_TYPE:-$default_type}
@@ -145,7 +178,8 @@ for build in $builds; do
             -DBOOST_DUPLEX_SANITIZE="$sanitize" \
             -DBOOST_DUPLEX_BUILD_TESTS=ON \
             -DBOOST_DUPLEX_BUILD_EXAMPLES=ON \
-            -DBOOST_DUPLEX_BUILD_BENCH="$bench"; then
+            -DBOOST_DUPLEX_BUILD_BENCH="$bench" \
+            "${extra[@]}"; then
         fail "$build: configure"
         continue
     fi
