@@ -1,0 +1,107 @@
+//
+// Copyright (c) 2026 The Boost.Duplex developers
+//
+// Distributed under the Boost Software License, Version 1.0. (See accompanying
+// file LICENSE_1_0.txt or copy at http://www.boost.org/LICENSE_1_0.txt)
+//
+
+// The W2 workload alone (64 clients and the responder on one thread, an echo
+// handler, fixed_concurrency{64}), for counting instructions per request
+// under callgrind, whose counts repeat on a noisy machine where times do not:
+//
+//   valgrind --tool=callgrind --callgrind-out-file=cg.64k  duplex_instructions asio 64000
+//   valgrind --tool=callgrind --callgrind-out-file=cg.128k duplex_instructions asio 128000
+//
+// (the same with `fiber`). The difference of the two totals over 64 000 is
+// the cost of one request without the start-up; doc/performance.md holds
+// the figures. It checks every answer and exits non-zero on a wrong one.
+
+#include <boost/duplex.hpp>
+
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/fiber/fiber.hpp>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+namespace dx = boost::duplex;
+namespace net = boost::asio;
+
+namespace {
+
+constexpr int clients = 64;
+
+// One callback client: sends its next request from the completion of the last.
+struct asio_client_loop {
+    dx::asio_client<std::uint64_t, std::uint64_t>* client = nullptr;
+    net::io_context* io = nullptr;
+    int* running = nullptr;
+    std::uint64_t left = 0, seq = 0;
+
+    void next()
+    {
+        client->async_request(seq, [this](dx::result<std::uint64_t> r) {
+            if (!r || r.value() != seq)
+                std::exit(1);
+            ++seq;
+            if (--left != 0)
+                next();
+            else if (--*running == 0)
+                io->stop();
+        });
+    }
+};
+
+void run_asio(std::uint64_t per_client)
+{
+    net::io_context io(1);
+    auto [client, responder] = dx::make_asio_channel<std::uint64_t, std::uint64_t>(io.get_executor());
+    responder.async_run([](std::uint64_t v) { return v; }, dx::fixed_concurrency{clients}, net::detached);
+    std::vector<asio_client_loop> loops(clients);
+    int running = clients;
+    for (auto& l : loops) {
+        l.client = &client;
+        l.io = &io;
+        l.running = &running;
+        l.left = per_client;
+        l.next();
+    }
+    io.run();
+}
+
+void run_fiber(std::uint64_t per_client)
+{
+    auto [client, responder] = dx::make_fiber_channel<std::uint64_t, std::uint64_t>();
+    boost::fibers::fiber run([&] { (void)responder.run([](std::uint64_t v) { return v; }, dx::fixed_concurrency{clients}); });
+    std::vector<boost::fibers::fiber> fs;
+    for (int i = 0; i != clients; ++i)
+        fs.emplace_back([&] {
+            for (std::uint64_t k = 0; k != per_client; ++k)
+                if (client.request(k).value() != k)
+                    std::exit(1);
+        });
+    for (auto& f : fs)
+        f.join();
+    responder.stop();
+    run.join();
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    if (argc != 3 || (std::strcmp(argv[1], "asio") != 0 && std::strcmp(argv[1], "fiber") != 0)) {
+        std::fprintf(stderr, "usage: duplex_instructions asio|fiber REQUESTS\n");
+        return 2;
+    }
+    const std::uint64_t per_client = std::strtoull(argv[2], nullptr, 10) / clients;
+    if (argv[1][0] == 'a')
+        run_asio(per_client);
+    else
+        run_fiber(per_client);
+    return 0;
+}
