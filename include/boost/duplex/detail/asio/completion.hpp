@@ -40,6 +40,12 @@ namespace net = boost::asio;
 // This one keeps a few blocks of any size for the channel's operations only.
 // An operation is freed on the thread that runs its completion, which is the
 // thread that started the next one, so a warm thread allocates nothing.
+//
+// Operations of several sizes share it (a request, a batch, a run). Blocks
+// are therefore made as large as the largest operation the thread has asked
+// for, and smaller ones are not kept: otherwise the cache can fill with blocks
+// that fit one kind of operation and never the other, which then allocates
+// every time (it did, once a request's operation grew past a size class).
 class op_memory_cache {
     static constexpr std::size_t slots = 4;
     static constexpr std::size_t header = alignof(std::max_align_t);  // holds the block's capacity
@@ -47,11 +53,19 @@ class op_memory_cache {
 public:
     static void* allocate(std::size_t size)
     {
-        if (op_memory_cache* c = local())
+        std::size_t cap = (size + 63) & ~std::size_t(63);
+        if (op_memory_cache* c = local()) {
             for (auto& b : c->blocks_)
                 if (b && capacity(b) >= size)
                     return user(std::exchange(b, nullptr));
-        const std::size_t cap = (size + 63) & ~std::size_t(63);
+            if (cap > c->largest_) {
+                c->largest_ = cap;
+                for (auto& b : c->blocks_)  // too small from now on: make room for blocks that fit
+                    if (b && capacity(b) < cap)
+                        ::operator delete(std::exchange(b, nullptr));
+            }
+            cap = c->largest_;
+        }
         void* raw = ::operator new(cap + header);
         *static_cast<std::size_t*>(raw) = cap;
         return user(raw);
@@ -60,7 +74,7 @@ public:
     static void deallocate(void* p) noexcept
     {
         void* raw = static_cast<unsigned char*>(p) - header;
-        if (op_memory_cache* c = local())
+        if (op_memory_cache* c = local(); c && capacity(raw) >= c->largest_)
             for (auto& b : c->blocks_)
                 if (!b) {
                     b = raw;
@@ -95,6 +109,7 @@ private:
 
     static inline thread_local bool alive_ = true;
     void* blocks_[slots] = {};
+    std::size_t largest_ = 0;  // the capacity new blocks get: the largest asked for on this thread
 };
 
 // The allocator of operation state whose handler has no allocator of its own.
