@@ -15,12 +15,11 @@
 #include <boost/test/unit_test.hpp>
 
 #include "common.hpp"
+#include "../cpu_time.hpp"
 
 #include <boost/duplex/asio.hpp>
 
 #include <boost/asio/io_context.hpp>
-
-#include <sys/resource.h>
 
 #include <chrono>
 
@@ -28,18 +27,12 @@ using namespace duplex_test;
 
 namespace {
 
+using duplex_test_support::thread_cpu_seconds;
+
 using duration = clock_type::duration;
 
-double thread_cpu_seconds()
-{
-    rusage u{};
-    getrusage(RUSAGE_THREAD, &u);
-    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
-}
-
 // Serves one request (with the channel's default timeout, and one with its
-// own), then lets the responder sit idle for `idle` and counts the handlers
+// own), then lets the responder sit idle for 500 ms and counts the handlers
 // the io_context ran meanwhile and the CPU time the thread used.
 void check_idle(duration default_timeout)
 {

@@ -13,20 +13,13 @@
 #include <boost/test/unit_test.hpp>
 
 #include "common.hpp"
-
-#include <sys/resource.h>
+#include "../cpu_time.hpp"
 
 using namespace fiber_test;
 
 namespace {
 
-double thread_cpu_seconds()
-{
-    rusage u{};
-    getrusage(RUSAGE_THREAD, &u);
-    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
-}
+using duplex_test_support::thread_cpu_seconds;
 
 void check_idle(duration default_timeout)
 {
