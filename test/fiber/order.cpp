@@ -187,3 +187,37 @@ BOOST_AUTO_TEST_CASE(limit_one_keeps_each_clients_order_across_threads)
     ch.client.reset();
     BOOST_TEST_REQUIRE(run.wait_done());
 }
+
+// The run loop takes up to the limit at once and hands the requests to worker
+// fibers; a worker that finishes takes the next request itself. A worker that
+// always finds more work (here a batch refills the queue from each
+// completion) must still let the workers holding older requests start them:
+// once, the first worker served the whole batch while the three requests
+// handed to the others waited behind it (seconds, in a sanitizer build, past
+// their deadlines).
+BOOST_AUTO_TEST_CASE(requests_handed_to_workers_start_before_newer_ones)
+{
+    watchdog wd;
+    channel<int, int> ch(dx::channel_options{64, 30s, dx::overflow::wait});
+    std::vector<int> started;
+    runner run(
+        *ch.responder,
+        [&](int v) {
+            started.push_back(v);
+            return v;
+        },
+        dx::fixed_concurrency{4});
+    std::vector<int> in(400);
+    for (int i = 0; i != 400; ++i)
+        in[std::size_t(i)] = i;
+    auto r = ch.client->request_batch(in, 64);
+    BOOST_TEST_REQUIRE(r.has_value());
+    BOOST_TEST_REQUIRE(started.size() == 400u);
+    for (int v = 0; v != 4; ++v) {
+        const auto at = std::find(started.begin(), started.end(), v) - started.begin();
+        BOOST_TEST_CONTEXT("request " << v)
+        BOOST_TEST(at < 8, "started as number " << at);
+    }
+    ch.client.reset();
+    BOOST_TEST_REQUIRE(run.wait_done());
+}

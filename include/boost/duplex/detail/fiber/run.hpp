@@ -14,10 +14,12 @@
 #include <boost/duplex/detail/fiber/stack_pool.hpp>
 
 #include <boost/fiber/fiber.hpp>
+#include <boost/fiber/operations.hpp>
 
 #include <boost/fiber/condition_variable.hpp>
 #include <boost/fiber/mutex.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -32,6 +34,14 @@ namespace boost::duplex::detail::fiber {
 // run loop for each. A worker that finds nothing parks until the run loop
 // hands it a request, or the run ends. Workers live on recycled stacks, and
 // the run returns only after the last of them stopped touching it.
+//
+// A worker that always finds more work would never give its thread up, and
+// the requests the run loop handed to other workers (taken earlier) would wait
+// behind every newer one it takes; their deadlines passed before their
+// handlers started. So a worker yields before taking more while a request
+// handed over by the run loop waits for its worker, and after a run of
+// invocations in a row, so that the run loop (the channel's timer) and the
+// clients of its thread get their turn.
 template <class Channel, class Handler, class Limiter>
 class worker_pool {
     using core_type = typename Channel::core_type;
@@ -57,6 +67,7 @@ public:
     // Runs the taken request `s` (not yet begun) on an idle worker, or on a new one.
     void start(slot_type* s) noexcept
     {
+        handed_.fetch_add(1, std::memory_order_relaxed);
         {
             std::unique_lock lk(mutex_);
             if (worker* w = idle_) {
@@ -71,6 +82,7 @@ public:
             fibers::fiber(std::allocator_arg, stacks_, [this, s] { work(s, false); }).detach();
         } catch (...) {
             // No fiber (std::bad_alloc, or no stack): the request fails, the run goes on.
+            handed_.fetch_sub(1, std::memory_order_relaxed);
             if (ch_.core.begin(s, time_to_begin(s))) {
                 limiter_.on_start();
                 end_invocation(ch_.core, limiter_, s, result<Response>(make_error_code(error::handler_failed)),
@@ -99,10 +111,18 @@ private:
     // handed over by the run loop waited meanwhile and must pass begin().
     void work(slot_type* s, bool started) noexcept
     {
+        static constexpr unsigned streak_limit = 64;
         worker self;
+        unsigned streak = 0;
         for (;;) {
+            if (!started)
+                handed_.fetch_sub(1, std::memory_order_relaxed);
             if (started || ch_.core.begin(s, time_to_begin(s)))
                 invoke(s);
+            if (handed_.load(std::memory_order_relaxed) != 0 || ++streak == streak_limit) {
+                streak = 0;
+                boost::this_fiber::yield();
+            }
             auto next = ch_.core.take(limiter_.limit(), clock_type::now(), 1, 1);
             if (next.more || next.done)
                 ch_.responder_wake.raise();  // room for more than one, or the run is over
@@ -141,6 +161,7 @@ private:
     Limiter& limiter_;
     stack_pool stacks_;
 
+    std::atomic<std::size_t> handed_{0};  // handed over by the run loop, not yet begun by their worker
     fibers::mutex mutex_;
     worker* idle_ = nullptr;
     std::size_t live_ = 0;
