@@ -27,6 +27,15 @@ struct burst {
     core_t::take_result tr;
 };
 
+// A channel with one client and requests 0 .. n-1 queued (deadline t0 + 10 s), request i waited on by w[i].
+template <std::size_t N>
+void queue_requests(core_t& core, rec (&w)[N])
+{
+    core.attach_client();
+    for (std::size_t i = 0; i != N; ++i)
+        submit(core, int(i), t0 + 10s, w[i], t0);
+}
+
 burst take_burst(core_t& core, std::size_t limit, time_point now, std::size_t started)
 {
     burst b;
@@ -42,9 +51,7 @@ BOOST_AUTO_TEST_CASE(the_first_starts_at_once_and_the_others_start_at_begin)
 {
     rec w[3];
     core_t core(opts(8));
-    core.attach_client();
-    for (int i = 0; i != 3; ++i)
-        submit(core, i, t0 + 10s, w[i], t0);
+    queue_requests(core, w);
     auto b = take_burst(core, 8, t0, 1);
     BOOST_TEST_REQUIRE(b.slots.size() == 3u);
     BOOST_TEST(core.stats().in_flight == 3u);
@@ -138,9 +145,7 @@ BOOST_AUTO_TEST_CASE(stop_closes_taken_requests_and_lets_the_started_one_deliver
 {
     rec w[3];
     core_t core(opts(8));
-    core.attach_client();
-    for (int i = 0; i != 3; ++i)
-        submit(core, i, t0 + 10s, w[i], t0);
+    queue_requests(core, w);
     auto b = take_burst(core, 8, t0, 1);
     BOOST_TEST_REQUIRE(b.slots.size() == 3u);
     (void)core_t::take_request(b.slots[0]);
@@ -163,9 +168,7 @@ BOOST_AUTO_TEST_CASE(a_request_taken_before_stop_but_begun_after_it_is_closed)
     // and begin() only lets go of the slot.
     rec w[2];
     core_t core(opts(8));
-    core.attach_client();
-    for (int i = 0; i != 2; ++i)
-        submit(core, i, t0 + 10s, w[i], t0);
+    queue_requests(core, w);
     auto b = take_burst(core, 8, t0, 0);
     BOOST_TEST_REQUIRE(b.slots.size() == 2u);
     core.stop();
@@ -181,9 +184,7 @@ BOOST_AUTO_TEST_CASE(close_ends_taken_requests_too)
 {
     rec w[2];
     core_t core(opts(8));
-    core.attach_client();
-    for (int i = 0; i != 2; ++i)
-        submit(core, i, t0 + 10s, w[i], t0);
+    queue_requests(core, w);
     auto b = take_burst(core, 8, t0, 0);
     core.close();
     for (int i = 0; i != 2; ++i) {

@@ -220,13 +220,13 @@ public:
     // (time_point::max() for none).
     time_point expire(time_point now) noexcept
     {
-        completion_batch batch;
+        completion_batch batch(run_outcome::timed_out);
         time_point next;
         {
             std::lock_guard lock(mutex_);
             while (!heap_.empty() && heap_.top()->deadline <= now) {
                 ++counters_.timed_out;
-                end_early(heap_.top(), run_outcome::timed_out, batch);
+                end_early(heap_.top(), batch);
             }
             promote_waiters();
             armed_ = next = heap_.empty() ? time_point::max() : heap_.top()->deadline;
@@ -247,12 +247,7 @@ public:
     // none), recorded as armed: the core alone keeps the timer's target, and
     // asks for a re-arm (effects::rearm_timer) whenever a deadline earlier
     // than it arrives. The backend calls this whenever it sets up its wait.
-    time_point next_deadline() noexcept
-    {
-        std::lock_guard lock(mutex_);
-        lazy_ = false;
-        return armed_ = heap_.empty() ? time_point::max() : heap_.top()->deadline;
-    }
+    time_point next_deadline() noexcept { return next_deadline(time_point{}, false, false); }
 
     // The same, for a backend whose timer may stay armed while nothing is due
     // (`keep_lazily`: a run is going, which holds its event loop anyway). With
@@ -304,7 +299,7 @@ public:
     take_result take(std::size_t limit, time_point now, std::size_t most = SIZE_MAX,
                      std::size_t started = SIZE_MAX) noexcept
     {
-        completion_batch batch;
+        completion_batch batch(run_outcome::timed_out);
         take_result out;
         slot_type* last = nullptr;
         {
@@ -318,7 +313,7 @@ public:
                     break;
                 if (s->deadline <= now) {
                     ++counters_.timed_out;
-                    end_early(s, run_outcome::timed_out, batch);  // takes it off its list
+                    end_early(s, batch);  // takes it off its list
                     continue;
                 }
                 (s->get_state() == slot_state::queued ? queue_ : room_).erase(s);
@@ -442,7 +437,7 @@ public:
     // the last of them finishes.
     effects stop() noexcept
     {
-        completion_batch batch;
+        completion_batch batch(run_outcome::closed);
         effects fx;
         {
             std::lock_guard lock(mutex_);
@@ -452,7 +447,7 @@ public:
                 for (slot_type* s = running_.front(); s;) {
                     slot_type* next = s->run_link.next;  // read first: ending it unlinks it
                     if (claim(s) == slot_state::taken)
-                        end_claimed(s, slot_state::taken, run_outcome::closed, batch);
+                        end_claimed(s, slot_state::taken, batch);
                     s = next;
                 }
             }
@@ -467,14 +462,14 @@ public:
     // error::closed (late results are dropped) and refuses new ones.
     effects close() noexcept
     {
-        completion_batch batch;
+        completion_batch batch(run_outcome::closed);
         effects fx;
         {
             std::lock_guard lock(mutex_);
             stopped_ = closed_ = true;
             close_waiting(batch);
             while (slot_type* s = running_.front())
-                end_early(s, run_outcome::closed, batch);
+                end_early(s, batch);
             fx.wake_responder = wake();
             fx.rearm_timer = disarm();
         }
@@ -532,16 +527,19 @@ private:
     // Completions found under the lock and run after it, oldest first. The
     // waiters wait (they are alive until completed), so they carry the list
     // themselves: ending any number of requests at once allocates nothing,
-    // which lets stop(), close() and expire() be noexcept.
+    // which lets stop(), close() and expire() be noexcept. The requests one
+    // call ends in bulk all end the same way (expiry: timeout; stop and close:
+    // closed), so the batch holds that once.
     class completion_batch {
     public:
-        completion_batch() = default;
+        explicit completion_batch(run_outcome how) noexcept : how_(how) {}
         completion_batch(const completion_batch&) = delete;
         completion_batch& operator=(const completion_batch&) = delete;
 
-        void add(waiter_type* w, error e) noexcept
+        run_outcome how() const noexcept { return how_; }
+
+        void add(waiter_type* w) noexcept
         {
-            w->ended_with = e;
             w->next_ended = nullptr;
             (last_ ? last_->next_ended : first_) = w;
             last_ = w;
@@ -563,11 +561,12 @@ private:
             }
             while (waiter_type* w = first_) {
                 first_ = w->next_ended;  // read first: completing may end the waiter's life
-                w->complete(w->ended_with);
+                w->complete(error_of(how_));
             }
         }
 
     private:
+        run_outcome how_;
         waiter_type* first_ = nullptr;
         waiter_type* last_ = nullptr;
         slot_type* reclaim_ = nullptr;
@@ -589,10 +588,7 @@ private:
     // responder lets go of it (begin() or finish()).
     waiter_type* end_early(slot_type* s, run_outcome how) noexcept { return end_claimed(s, claim(s), how); }
 
-    void end_early(slot_type* s, run_outcome how, completion_batch& batch) noexcept
-    {
-        end_claimed(s, claim(s), how, batch);
-    }
+    void end_early(slot_type* s, completion_batch& batch) noexcept { end_claimed(s, claim(s), batch); }
 
     // The state of slot `s` (under the lock), settled against a begin() that
     // may run at the same time without the lock: a taken slot is claimed (by
@@ -629,10 +625,10 @@ private:
         return w;
     }
 
-    void end_claimed(slot_type* s, slot_state was, run_outcome how, completion_batch& batch) noexcept
+    void end_claimed(slot_type* s, slot_state was, completion_batch& batch) noexcept
     {
         const bool held_request = was == slot_state::queued || was == slot_state::waiting_room;
-        batch.add(end_claimed(s, was, how), error_of(how));
+        batch.add(end_claimed(s, was, batch.how()));
         if (held_request)
             batch.reclaim(s);
     }
@@ -645,12 +641,12 @@ private:
         ++s->generation;
     }
 
-    void close_waiting(completion_batch& batch) noexcept
+    void close_waiting(completion_batch& batch) noexcept  // a batch of run_outcome::closed
     {
         while (slot_type* s = queue_.front())
-            end_early(s, run_outcome::closed, batch);
+            end_early(s, batch);
         while (slot_type* s = room_.front())
-            end_early(s, run_outcome::closed, batch);
+            end_early(s, batch);
     }
 
     // Moves requests waiting for room into the queue while it has room, or

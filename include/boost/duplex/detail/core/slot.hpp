@@ -53,7 +53,6 @@ public:
     // The core's, while it holds the waiter for completion after its lock
     // (an intrusive list, so that ending many requests at once allocates nothing).
     waiter* next_ended = nullptr;
-    error ended_with{};
 
 protected:
     using fn_type = void (*)(waiter*, result<Response>&&, bool may_run_inline) noexcept;
