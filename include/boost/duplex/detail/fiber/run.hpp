@@ -41,7 +41,10 @@ namespace boost::duplex::detail::fiber {
 // handlers started. So a worker yields before taking more while a request
 // handed over by the run loop waits for its worker, and after a run of
 // invocations in a row, so that the run loop (the channel's timer) and the
-// clients of its thread get their turn.
+// clients of its thread get their turn. A yielding worker comes back soon:
+// the run loop hands a request to one rather than start a worker (and take a
+// stack) the load does not need, so the pool stays as large as the most
+// requests ever running at once.
 template <class Channel, class Handler, class Limiter>
 class worker_pool {
     using core_type = typename Channel::core_type;
@@ -74,6 +77,15 @@ public:
                 idle_ = w->below;
                 w->next = s;
                 w->wake.notify_one();
+                return;
+            }
+            if (waiting_count_ < yielding_) {
+                // A yielding worker takes it when it comes back: a new worker
+                // would be one more stack than the load needs.
+                s->chain = nullptr;
+                (waiting_last_ ? waiting_last_->chain : waiting_first_) = s;
+                waiting_last_ = s;
+                ++waiting_count_;
                 return;
             }
             ++live_;
@@ -121,7 +133,11 @@ private:
                 invoke(s);
             if (handed_.load(std::memory_order_relaxed) != 0 || ++streak == streak_limit) {
                 streak = 0;
-                boost::this_fiber::yield();
+                if (slot_type* handed = yield()) {
+                    s = handed;
+                    started = false;
+                    continue;
+                }
             }
             auto next = ch_.core.take(limiter_.limit(), clock_type::now(), 1, 1);
             if (next.more || next.done)
@@ -148,6 +164,28 @@ private:
         }
     }
 
+    // Lets the other fibers of the thread run. Meanwhile the worker counts
+    // as one the run loop may hand a request to (start()): it returns it.
+    slot_type* yield() noexcept
+    {
+        {
+            std::unique_lock lk(mutex_);
+            ++yielding_;
+        }
+        boost::this_fiber::yield();
+        std::unique_lock lk(mutex_);
+        --yielding_;
+        slot_type* s = waiting_first_;
+        if (s) {
+            waiting_first_ = s->chain;
+            if (!waiting_first_)
+                waiting_last_ = nullptr;
+            s->chain = nullptr;
+            --waiting_count_;
+        }
+        return s;
+    }
+
     void invoke(slot_type* s) noexcept
     {
         limiter_.on_start();
@@ -164,6 +202,12 @@ private:
     std::atomic<std::size_t> handed_{0};  // handed over by the run loop, not yet begun by their worker
     fibers::mutex mutex_;
     worker* idle_ = nullptr;
+    // Handed over while no worker was idle, for the yielding workers (never
+    // more than there are of them), oldest first, chained through slot::chain.
+    slot_type* waiting_first_ = nullptr;
+    slot_type* waiting_last_ = nullptr;
+    std::size_t waiting_count_ = 0;
+    std::size_t yielding_ = 0;
     std::size_t live_ = 0;
     bool closing_ = false;
     fibers::condition_variable gone_;
