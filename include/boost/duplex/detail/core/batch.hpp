@@ -9,6 +9,7 @@
 #define BOOST_DUPLEX_DETAIL_CORE_BATCH_HPP
 
 #include <boost/duplex/detail/core/channel_core.hpp>
+#include <boost/duplex/detail/core/parking_mutex.hpp>
 #include <boost/duplex/error.hpp>
 
 #include <boost/system/errc.hpp>
@@ -185,7 +186,7 @@ private:
 
     // Submits while the batch may, then ends it when nothing is left. Called
     // with the lock held; returns without it.
-    void pump(std::unique_lock<std::mutex> lk) noexcept
+    void pump(std::unique_lock<parking_mutex> lk) noexcept
     {
         if (pumping_)
             return;  // the pumper sees our changes when it next takes the lock
@@ -269,7 +270,7 @@ private:
     std::vector<std::optional<element_type>> results_;
     std::vector<std::unique_ptr<sub>> subs_;
 
-    std::mutex mutex_;
+    parking_mutex mutex_;
     sub* idle_ = nullptr;
     std::size_t next_ = 0;
     std::size_t outstanding_ = 0;

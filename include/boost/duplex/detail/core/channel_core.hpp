@@ -9,6 +9,7 @@
 #define BOOST_DUPLEX_DETAIL_CORE_CHANNEL_CORE_HPP
 
 #include <boost/duplex/detail/core/deadline_heap.hpp>
+#include <boost/duplex/detail/core/parking_mutex.hpp>
 #include <boost/duplex/detail/core/slot.hpp>
 #include <boost/duplex/error.hpp>
 #include <boost/duplex/options.hpp>
@@ -687,7 +688,7 @@ private:
     const channel_options opts_;
     table_type table_;
 
-    mutable std::mutex mutex_;
+    mutable parking_mutex mutex_;
     slot_list<slot_type, &slot_type::link> queue_;    // admitted, oldest first
     slot_list<slot_type, &slot_type::link> room_;     // waiting for room in the queue, oldest first
     slot_list<slot_type, &slot_type::run_link> running_;  // handed to the handler, not yet ended

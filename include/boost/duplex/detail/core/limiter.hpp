@@ -9,6 +9,7 @@
 #define BOOST_DUPLEX_DETAIL_CORE_LIMITER_HPP
 
 #include <boost/duplex/concurrency.hpp>
+#include <boost/duplex/detail/core/parking_mutex.hpp>
 #include <boost/duplex/detail/core/slot.hpp>
 
 #include <algorithm>
@@ -437,7 +438,7 @@ public:
     static constexpr bool ignores_outcome = outcome_blind<L>;
 
 private:
-    std::mutex mutex_;
+    parking_mutex mutex_;
     L l_;
 };
 
