@@ -10,6 +10,7 @@
 
 #include <boost/duplex/detail/core/invocation.hpp>
 #include <boost/duplex/detail/core/limiter.hpp>
+#include <boost/duplex/detail/core/parking_mutex.hpp>
 #include <boost/duplex/detail/fiber/channel.hpp>
 #include <boost/duplex/detail/fiber/stack_pool.hpp>
 
@@ -17,7 +18,6 @@
 #include <boost/fiber/operations.hpp>
 
 #include <boost/fiber/condition_variable.hpp>
-#include <boost/fiber/mutex.hpp>
 
 #include <atomic>
 #include <cstddef>
@@ -55,7 +55,7 @@ class worker_pool {
     struct worker {
         slot_type* next = nullptr;  // a request handed over by the run loop
         worker* below = nullptr;    // the idle stack
-        fibers::condition_variable wake;
+        fibers::condition_variable_any wake;
     };
 
 public:
@@ -200,7 +200,9 @@ private:
     stack_pool stacks_;
 
     std::atomic<std::size_t> handed_{0};  // handed over by the run loop, not yet begun by their worker
-    fibers::mutex mutex_;
+    // Never held across a suspension (waits release it), so a thread's lock
+    // serves: a fiber mutex costs several look-ups of the running fiber.
+    parking_mutex mutex_;
     worker* idle_ = nullptr;
     // Handed over while no worker was idle, for the yielding workers (never
     // more than there are of them), oldest first, chained through slot::chain.
@@ -210,7 +212,7 @@ private:
     std::size_t yielding_ = 0;
     std::size_t live_ = 0;
     bool closing_ = false;
-    fibers::condition_variable gone_;
+    fibers::condition_variable_any gone_;
 };
 
 // fiber_responder::run: takes requests from the core as the limiter allows and
