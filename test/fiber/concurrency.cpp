@@ -537,3 +537,66 @@ BOOST_AUTO_TEST_CASE(user_limiter_limit_is_followed_as_it_changes)
     ch.client.reset();
     BOOST_TEST_REQUIRE(run.wait_done());
 }
+
+// An idle responder's next request goes straight to a parked handler fiber
+// (one fiber switch). That fiber may then block in its handler: the requests
+// that follow must still start at once, up to the limit, not wait until it
+// returns (nor until the run loop's next deadline: 30 s here). Once from a
+// client fiber on the responder's thread and once from another thread.
+BOOST_AUTO_TEST_CASE(requests_after_a_lone_one_whose_handler_blocks_start_at_once)
+{
+    watchdog wd;
+    for (const bool other_thread : {false, true}) {
+        BOOST_TEST_CONTEXT("client on " << (other_thread ? "another thread" : "the responder's thread"))
+        {
+            gate g;
+            occupancy occ;
+            channel<int, int> ch(dx::channel_options{64, 30s, dx::overflow::wait});
+            runner run(
+                *ch.responder,
+                [&](int v) {
+                    return occ([&] {
+                        if (v == 0)
+                            g.wait();
+                        return v;
+                    });
+                },
+                dx::fixed_concurrency{4});
+            // One answered request first: its handler fiber then parks as the
+            // one the next request wakes directly.
+            BOOST_TEST_REQUIRE(ch.client->request(100).value() == 100);
+            let_others_run();
+
+            scoped_fiber lone([&] { BOOST_TEST(ch.client->request(0).value() == 0); });
+            BOOST_TEST_REQUIRE(occ.started.wait_at_least(1));
+            let_others_run();
+
+            counter returned;
+            auto send = [&](int v) {
+                auto r = ch.client->request(v);
+                BOOST_TEST((r.has_value() && r.value() == v));
+                returned.add();
+            };
+            if (other_thread) {
+                std::thread t([&] {
+                    std::vector<scoped_fiber> fs;
+                    for (int v = 1; v != 4; ++v)
+                        fs.emplace_back([&, v] { send(v); });
+                });
+                BOOST_TEST(returned.wait_at_least(3, 10s));
+                t.join();
+            } else {
+                std::vector<scoped_fiber> fs;
+                for (int v = 1; v != 4; ++v)
+                    fs.emplace_back([&, v] { send(v); });
+                BOOST_TEST(returned.wait_at_least(3, 10s));
+            }
+            BOOST_TEST(!g.is_open());  // all that while, the first handler blocked
+            BOOST_TEST(occ.running.max() >= 2u);
+            g.open();
+            lone.join();
+            ch.client.reset();
+            BOOST_TEST_REQUIRE(run.wait_done());
+        }
+    }
+}

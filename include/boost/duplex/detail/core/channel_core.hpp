@@ -296,9 +296,12 @@ public:
     // meanwhile (typically by a client whose completion ran inline) costs no
     // wake-up. When nothing is pending, nothing runs, and the channel was
     // stopped or lost its last client, the run is over: the channel closes and
-    // `done` is set.
+    // `done` is set. `comes_back` false: the taker will not come back for more
+    // by itself soon (a handler fiber woken for one request, whose handler may
+    // block); a take that empties the queue with room to spare then leaves
+    // the responder idle too, so that the next request wakes someone.
     take_result take(std::size_t limit, time_point now, std::size_t most = SIZE_MAX,
-                     std::size_t started = SIZE_MAX) noexcept
+                     std::size_t started = SIZE_MAX, bool comes_back = true) noexcept
     {
         completion_batch batch(run_outcome::timed_out);
         take_result out;
@@ -331,7 +334,7 @@ public:
             }
             const bool empty = queue_.empty() && room_.empty();
             out.more = !empty && n != 0;
-            idle_ = out.count == 0 && empty && n != 0 && !stopped_;
+            idle_ = (out.count == 0 || !comes_back) && empty && n != 0 && !stopped_;
             demand_ = idle_ ? n : 0;
             promote_waiters();
             if (empty && in_flight_ == 0 && (stopped_ || clients_ == 0)) {

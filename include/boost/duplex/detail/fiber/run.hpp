@@ -32,7 +32,9 @@ namespace boost::duplex::detail::fiber {
 // when one ends it takes the next request from the core itself, so that a
 // busy responder needs neither a fiber per request nor a hand-off through the
 // run loop for each. A worker that finds nothing parks until the run loop
-// hands it a request, or the run ends. Workers live on recycled stacks, and
+// hands it a request, or the run ends; the first of them to park is the one
+// the next request of an idle responder wakes directly (channel::apply()), so
+// that a lone client's request reaches its handler in one fiber switch. Workers live on recycled stacks, and
 // the run returns only after the last of them stopped touching it.
 //
 // A worker that always finds more work would never give its thread up, and
@@ -52,10 +54,8 @@ class worker_pool {
     using Response = typename Channel::response_type;
 
     // Lives on the worker's own stack.
-    struct worker {
-        slot_type* next = nullptr;  // a request handed over by the run loop
-        worker* below = nullptr;    // the idle stack
-        fibers::condition_variable_any wake;
+    struct worker : Channel::idle_worker {
+        worker* below = nullptr;  // the idle stack
     };
 
 public:
@@ -73,10 +73,14 @@ public:
         handed_.fetch_add(1, std::memory_order_relaxed);
         {
             std::unique_lock lk(mutex_);
-            if (worker* w = idle_) {
-                idle_ = w->below;
+            typename Channel::idle_worker* w = idle_;
+            if (w)
+                idle_ = idle_->below;
+            else
+                w = ch_.parked_worker.exchange(nullptr, std::memory_order_acq_rel);
+            if (w) {
                 w->next = s;
-                w->wake.notify_one();
+                w->wake.raise();
                 return;
             }
             if (waiting_count_ < yielding_) {
@@ -113,8 +117,10 @@ public:
         closing_ = true;
         while (worker* w = idle_) {
             idle_ = w->below;
-            w->wake.notify_one();
+            w->wake.raise();
         }
+        if (auto* w = ch_.parked_worker.exchange(nullptr, std::memory_order_acq_rel))
+            w->wake.raise();
         gone_.wait(lk, [this] { return live_ == 0; });
     }
 
@@ -127,19 +133,24 @@ private:
         worker self;
         unsigned streak = 0;
         for (;;) {
-            if (!started)
-                handed_.fetch_sub(1, std::memory_order_relaxed);
-            if (started || ch_.core.begin(s, time_to_begin(s)))
-                invoke(s);
-            if (handed_.load(std::memory_order_relaxed) != 0 || ++streak == streak_limit) {
-                streak = 0;
-                if (slot_type* handed = yield()) {
-                    s = handed;
-                    started = false;
-                    continue;
+            if (s) {
+                if (!started)
+                    handed_.fetch_sub(1, std::memory_order_relaxed);
+                if (started || ch_.core.begin(s, time_to_begin(s)))
+                    invoke(s);
+                if (handed_.load(std::memory_order_relaxed) != 0 || ++streak == streak_limit) {
+                    streak = 0;
+                    if (slot_type* handed = yield()) {
+                        s = handed;
+                        started = false;
+                        continue;
+                    }
                 }
             }
-            auto next = ch_.core.take(limiter_.limit(), clock_type::now(), 1, 1);
+            // Woken for an idle responder's request (s is null), the worker
+            // does not come back for more until its handler returns, which
+            // may block: the next request must wake the run loop then.
+            auto next = ch_.core.take(limiter_.limit(), clock_type::now(), 1, 1, s != nullptr);
             if (next.more || next.done)
                 ch_.responder_wake.raise();  // room for more than one, or the run is over
             if (next.count != 0) {
@@ -147,20 +158,39 @@ private:
                 started = true;
                 continue;
             }
+            // Nothing to do. The take above left the responder idle, so the
+            // next request asks for a wake-up. The last worker to park gets
+            // it directly (channel::apply()): the whole responder is idle, and
+            // the request's handler starts one fiber switch later. While
+            // other workers still run, it is theirs and the run loop's to
+            // take (they come back for more, the run loop takes in bursts),
+            // so the others wait on the idle stack for the run loop.
             std::unique_lock lk(mutex_);
             if (!closing_) {
-                self.below = idle_;
-                idle_ = &self;
-                self.wake.wait(lk, [&] { return self.next != nullptr || closing_; });
+                typename Channel::idle_worker* none = nullptr;
+                if (live_ - parked_ != 1 ||
+                    !ch_.parked_worker.compare_exchange_strong(none, &self, std::memory_order_acq_rel)) {
+                    self.below = idle_;
+                    idle_ = &self;
+                }
+                ++parked_;
+                lk.unlock();
+                self.wake.wait_until(time_point::max());  // raised by whoever took it off the stack or the channel
+                lk.lock();
+                --parked_;
             }
-            if (!self.next) {
+            if (slot_type* handed = std::exchange(self.next, nullptr)) {
+                s = handed;
+                started = false;
+                continue;
+            }
+            if (closing_) {
                 // The worker's very last touch of the pool.
                 if (--live_ == 0)
                     gone_.notify_all();
                 return;
             }
-            s = std::exchange(self.next, nullptr);
-            started = false;
+            s = nullptr;  // woken for a request to take: look for it
         }
     }
 
@@ -211,6 +241,7 @@ private:
     std::size_t waiting_count_ = 0;
     std::size_t yielding_ = 0;
     std::size_t live_ = 0;
+    std::size_t parked_ = 0;  // of the live workers, those waiting to be woken (counted until they run)
     bool closing_ = false;
     fibers::condition_variable_any gone_;
 };
@@ -228,6 +259,7 @@ result<void> run(Channel& ch, Handler& handler, Limiter l)
     worker_pool<Channel, Handler, locked_type> workers(ch, handler, limiter);
     ch.run_thread.store(std::this_thread::get_id());
 
+    bool fired = false;  // the last wait ended at its deadline
     for (;;) {
         // Workers start the requests later, each when its fiber runs: each
         // request is checked then (begin()), not here.
@@ -240,9 +272,16 @@ result<void> run(Channel& ch, Handler& handler, Limiter l)
             s = next;
         }
         // The loop is the channel's timer: next_deadline() records what it
-        // waits for, so that an earlier deadline wakes it.
-        if (batch.count == 0 && !ch.responder_wake.wait_until(core.next_deadline()))
-            core.expire(clock_type::now());
+        // waits for, so that an earlier deadline wakes it. With nothing
+        // pending it waits lazily (up to a default timeout from now, once per
+        // idle period): requests with the default timeout then need no
+        // re-arm, so the wake-up of an idle responder goes straight to a
+        // parked worker (channel::apply()) rather than through this loop.
+        if (batch.count == 0) {
+            fired = !ch.responder_wake.wait_until(core.next_deadline(clock_type::now(), true, fired));
+            if (fired)
+                core.expire(clock_type::now());
+        }
     }
     ch.run_thread.store(std::thread::id());
     workers.close();
