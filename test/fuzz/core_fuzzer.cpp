@@ -411,7 +411,7 @@ private:
 
     // `started`: how many of the handed-out requests start at once (the rest
     // are taken, and must pass begin()).
-    void do_take(std::size_t limit, std::size_t most, std::size_t started, bool comes_back)
+    void do_take(std::size_t limit, std::size_t most, std::size_t started, core_type::taker who)
     {
         const std::size_t inflight = m_.taken.size();
         const std::size_t n = limit > inflight ? limit - inflight : 0;
@@ -434,7 +434,7 @@ private:
                 exp_handed.push_back(id);
         }
         const bool stopped_before = m_.stopped;
-        const core_type::take_result tr = core_.take(limit, m_.now, most, started, comes_back);
+        const core_type::take_result tr = core_.take(limit, m_.now, most, started, who);
         m_.last_limit = limit;
         // The handed-out chain.
         std::vector<int> handed;
@@ -506,16 +506,15 @@ private:
             m_.stopped = m_.closed = true;
             m_.done_seen = true;
         }
-        // A taker that does not come back by itself sleeps unless `more`
-        // calls the responder back (the backends wake it then).
-        m_.asleep = !tr.done && (tr.count == 0 || (!comes_back && !tr.more));
-        // Mirrors the core's rule: a take that found nothing (or whose taker
-        // does not come back) and left room to spare leaves the responder
-        // ready for that many hand-offs.
+        // Who sleeps after the take: a taker that found nothing and goes idle;
+        // one whose handler may block, unless `more` calls the responder
+        // back (the backends wake it then).
+        const bool idle = tr.count == 0 || who == core_type::taker::may_block;
+        m_.asleep = !tr.done && idle && (tr.count == 0 || !tr.more);
+        // Mirrors the core's rule: a take that left the responder idle with
+        // room to spare stands ready for that many hand-offs.
         const std::size_t room_left = n - tr.count;
-        m_.demand = (tr.count == 0 || !comes_back) && m_.pending.empty() && room_left != 0 && !stopped_before
-                        ? room_left
-                        : 0;
+        m_.demand = idle && m_.pending.empty() && room_left != 0 && !stopped_before ? room_left : 0;
     }
 
     void do_finish(std::size_t pick, bool ok)
@@ -834,7 +833,11 @@ void fuzz_run::run(reader& in)
             // Most takes start everything (the first core's protocol); some
             // start only the first or none, as the backends do.
             static constexpr std::size_t starts[] = {SIZE_MAX, SIZE_MAX, 1, 0};
-            do_take(limits[b % 8], mosts[(b >> 3) % 4], starts[(b >> 5) % 4], (b & 0x80) == 0);
+            // Takers that come back by themselves; the high bit: one whose
+            // handler may block.
+            using taker = core_type::taker;
+            const taker who = (b & 0x80) == 0 ? taker::comes_back : taker::may_block;
+            do_take(limits[b % 8], mosts[(b >> 3) % 4], starts[(b >> 5) % 4], who);
             break;
         }
         case 7: {

@@ -278,6 +278,18 @@ public:
 
     // ---- the responder ----------------------------------------------------
 
+    // When the taker of a take() comes back for more, which decides whether
+    // the next request must wake the responder.
+    enum class taker {
+        // By itself, once done with what it took, or now if it took nothing
+        // and goes idle: the run loop, a handler fiber after an invocation.
+        comes_back,
+        // Maybe not for long: the handler it starts may block (a handler
+        // fiber woken directly for an idle responder's request). A take that
+        // leaves room to spare and an empty queue leaves the responder idle.
+        may_block,
+    };
+
     struct take_result {
         slot_type* first = nullptr;  // taken slots chained through slot::chain, oldest first
         std::size_t count = 0;
@@ -296,12 +308,10 @@ public:
     // meanwhile (typically by a client whose completion ran inline) costs no
     // wake-up. When nothing is pending, nothing runs, and the channel was
     // stopped or lost its last client, the run is over: the channel closes and
-    // `done` is set. `comes_back` false: the taker will not come back for more
-    // by itself soon (a handler fiber woken for one request, whose handler may
-    // block); a take that empties the queue with room to spare then leaves
-    // the responder idle too, so that the next request wakes someone.
+    // `done` is set. `who` says when the taker comes back (see `taker`),
+    // which decides whether the next request must wake the responder.
     take_result take(std::size_t limit, time_point now, std::size_t most = SIZE_MAX,
-                     std::size_t started = SIZE_MAX, bool comes_back = true) noexcept
+                     std::size_t started = SIZE_MAX, taker who = taker::comes_back) noexcept
     {
         completion_batch batch(run_outcome::timed_out);
         take_result out;
@@ -334,7 +344,8 @@ public:
             }
             const bool empty = queue_.empty() && room_.empty();
             out.more = !empty && n != 0;
-            idle_ = (out.count == 0 || !comes_back) && empty && n != 0 && !stopped_;
+            const bool room_to_spare = empty && n != 0 && !stopped_;
+            idle_ = (out.count == 0 || who == taker::may_block) && room_to_spare;
             demand_ = idle_ ? n : 0;
             promote_waiters();
             if (empty && in_flight_ == 0 && (stopped_ || clients_ == 0)) {

@@ -150,7 +150,8 @@ private:
             // Woken for an idle responder's request (s is null), the worker
             // does not come back for more until its handler returns, which
             // may block: the next request must wake the run loop then.
-            auto next = ch_.core.take(limiter_.limit(), clock_type::now(), 1, 1, s != nullptr);
+            auto next = ch_.core.take(limiter_.limit(), clock_type::now(), 1, 1,
+                                      s ? core_type::taker::comes_back : core_type::taker::may_block);
             if (next.more || next.done)
                 ch_.responder_wake.raise();  // room for more than one, or the run is over
             if (next.count != 0) {
