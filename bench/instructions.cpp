@@ -12,7 +12,8 @@
 //   valgrind --tool=callgrind --callgrind-out-file=cg.64k  duplex_instructions asio 64000
 //   valgrind --tool=callgrind --callgrind-out-file=cg.128k duplex_instructions asio 128000
 //
-// (the same with `fiber`). The difference of the two totals over 64 000 is
+// (the same with `fiber`; `asio-batch` and `fiber-batch` count W4: one
+// request_batch of REQUESTS, at most 64 outstanding). The difference of the two totals over 64 000 is
 // the cost of one request without the start-up; doc/performance.md holds
 // the figures. It checks every answer and exits non-zero on a wrong one.
 
@@ -90,18 +91,60 @@ void run_fiber(std::uint64_t per_client)
     run.join();
 }
 
+// W4: one batch of `n` requests, at most 64 outstanding.
+std::vector<std::uint64_t> batch_requests(std::uint64_t n)
+{
+    std::vector<std::uint64_t> v(n);
+    for (std::uint64_t i = 0; i != n; ++i)
+        v[i] = i;
+    return v;
+}
+
+void run_asio_batch(std::uint64_t n)
+{
+    net::io_context io(1);
+    auto [client, responder] = dx::make_asio_channel<std::uint64_t, std::uint64_t>(io.get_executor());
+    responder.async_run([](std::uint64_t v) { return v; }, dx::fixed_concurrency{clients}, net::detached);
+    const auto reqs = batch_requests(n);
+    client.async_request_batch(reqs, clients, [&](dx::result<std::vector<std::uint64_t>> r) {
+        if (!r || r.value() != reqs)
+            std::exit(1);
+        io.stop();
+    });
+    io.run();
+}
+
+void run_fiber_batch(std::uint64_t n)
+{
+    auto [client, responder] = dx::make_fiber_channel<std::uint64_t, std::uint64_t>();
+    boost::fibers::fiber run([&] { (void)responder.run([](std::uint64_t v) { return v; }, dx::fixed_concurrency{clients}); });
+    const auto reqs = batch_requests(n);
+    auto r = client.request_batch(reqs, clients);
+    if (!r || r.value() != reqs)
+        std::exit(1);
+    responder.stop();
+    run.join();
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
 {
-    if (argc != 3 || (std::strcmp(argv[1], "asio") != 0 && std::strcmp(argv[1], "fiber") != 0)) {
-        std::fprintf(stderr, "usage: duplex_instructions asio|fiber REQUESTS\n");
+    const char* const modes[] = {"asio", "fiber", "asio-batch", "fiber-batch"};
+    int mode = -1;
+    for (int i = 0; argc == 3 && i != 4; ++i)
+        if (std::strcmp(argv[1], modes[i]) == 0)
+            mode = i;
+    if (mode < 0) {
+        std::fprintf(stderr, "usage: duplex_instructions asio|fiber|asio-batch|fiber-batch REQUESTS\n");
         return 2;
     }
-    const std::uint64_t per_client = std::strtoull(argv[2], nullptr, 10) / clients;
-    if (argv[1][0] == 'a')
-        run_asio(per_client);
-    else
-        run_fiber(per_client);
+    const std::uint64_t n = std::strtoull(argv[2], nullptr, 10);
+    switch (mode) {
+    case 0: run_asio(n / clients); break;
+    case 1: run_fiber(n / clients); break;
+    case 2: run_asio_batch(n); break;
+    default: run_fiber_batch(n); break;
+    }
     return 0;
 }
