@@ -55,6 +55,7 @@ class slab {
 public:
     explicit slab(std::size_t shards)
         : shard_count_(static_cast<std::uint32_t>(std::clamp<std::size_t>(std::bit_ceil(shards), 1, 64)))
+        , shard_shift_(static_cast<std::uint32_t>(std::countr_zero(shard_count_)))
         , shards_(new shard[shard_count_])
     {
     }
@@ -82,6 +83,15 @@ public:
             if (sh.free.compare_exchange_weak(head, next, std::memory_order_acquire, std::memory_order_acquire))
                 return s;
         }
+        return grow(home);
+    }
+
+private:
+    // Out of line: the lock and the allocation would otherwise weigh on the
+    // hot path above (register saves, a larger frame).
+    BOOST_NOINLINE Slot* grow(std::uint32_t home)
+    {
+        shard& sh = shards_[home];
         std::lock_guard lock(sh.mutex);
         const std::uint32_t local = sh.used.load(std::memory_order_relaxed);
         const auto [chunk, offset] = locate(local);
@@ -98,6 +108,7 @@ public:
         return base + offset;
     }
 
+public:
     void release(Slot* s) noexcept
     {
         shard& sh = shards_[s->slab_index & (shard_count_ - 1)];
@@ -113,7 +124,7 @@ public:
     Slot* find(std::uint32_t index) const noexcept
     {
         const shard& sh = shards_[index & (shard_count_ - 1)];
-        const std::uint32_t local = index / shard_count_;
+        const std::uint32_t local = index >> shard_shift_;
         if (local >= sh.used.load(std::memory_order_acquire))
             return nullptr;
         const auto [chunk, offset] = locate(local);
@@ -128,13 +139,10 @@ private:
     Slot* at(std::uint32_t index) const noexcept
     {
         const shard& sh = shards_[index & (shard_count_ - 1)];
-        const auto [chunk, offset] = locate(index / shard_count_);
+        const auto [chunk, offset] = locate(index >> shard_shift_);
         return sh.chunks[chunk].load(std::memory_order_relaxed) + offset;
     }
 
-public:
-
-private:
     static constexpr std::uint32_t chunk_start(std::uint32_t chunk) noexcept
     {
         return first_chunk * ((std::uint32_t(1) << chunk) - 1);
@@ -150,14 +158,19 @@ private:
         return {chunk, chunk < chunk_count ? local - chunk_start(chunk) : 0};
     }
 
+    // Threads take shards in turn. A constant-initialised thread_local, set
+    // on first use, needs no initialisation guard on every access.
     static std::uint32_t this_thread_shard() noexcept
     {
         static std::atomic<std::uint32_t> next{0};
-        thread_local const std::uint32_t mine = next.fetch_add(1, std::memory_order_relaxed);
+        constinit thread_local std::uint32_t mine = UINT32_MAX;
+        if (mine == UINT32_MAX) [[unlikely]]
+            mine = next.fetch_add(1, std::memory_order_relaxed) & 0x7fffffff;
         return mine;
     }
 
     std::uint32_t shard_count_;
+    std::uint32_t shard_shift_;  // log2(shard_count_)
     std::unique_ptr<shard[]> shards_;
 };
 
