@@ -50,21 +50,44 @@ class op_memory_cache {
     static constexpr std::size_t slots = 4;
     static constexpr std::size_t header = alignof(std::max_align_t);  // holds the block's capacity
 
+    enum class state : unsigned char { fresh, kept, gone };
+
+    // The thread's cache. Trivial and constant-initialised, so that each
+    // access is a plain thread-local read with no initialisation guard; the
+    // blocks are freed at thread exit by a second object (`release_at_exit`)
+    // that is touched once, when the first block is kept.
+    struct blocks {
+        void* block[slots];
+        std::size_t largest;  // the capacity new blocks get: the largest asked for on this thread
+        state st;
+    };
+
+    struct release_at_exit {
+        ~release_at_exit()
+        {
+            blocks& c = local_;
+            c.st = state::gone;  // memory freed later goes straight back to the heap
+            for (void*& b : c.block)
+                ::operator delete(std::exchange(b, nullptr));
+        }
+    };
+
 public:
     static void* allocate(std::size_t size)
     {
         std::size_t cap = (size + 63) & ~std::size_t(63);
-        if (op_memory_cache* c = local()) {
-            for (auto& b : c->blocks_)
+        blocks& c = local_;
+        if (c.st != state::gone) {
+            for (auto& b : c.block)
                 if (b && capacity(b) >= size)
                     return user(std::exchange(b, nullptr));
-            if (cap > c->largest_) {
-                c->largest_ = cap;
-                for (auto& b : c->blocks_)  // too small from now on: make room for blocks that fit
+            if (cap > c.largest) {
+                c.largest = cap;
+                for (auto& b : c.block)  // too small from now on: make room for blocks that fit
                     if (b && capacity(b) < cap)
                         ::operator delete(std::exchange(b, nullptr));
             }
-            cap = c->largest_;
+            cap = c.largest;
         }
         void* raw = ::operator new(cap + header);
         *static_cast<std::size_t*>(raw) = cap;
@@ -74,42 +97,30 @@ public:
     static void deallocate(void* p) noexcept
     {
         void* raw = static_cast<unsigned char*>(p) - header;
-        if (op_memory_cache* c = local(); c && capacity(raw) >= c->largest_)
-            for (auto& b : c->blocks_)
+        blocks& c = local_;
+        if (c.st != state::gone && capacity(raw) >= c.largest)
+            for (auto& b : c.block)
                 if (!b) {
+                    if (c.st == state::fresh) [[unlikely]]
+                        keep_until_exit(c);
                     b = raw;
                     return;
                 }
         ::operator delete(raw);
     }
 
-    op_memory_cache() = default;
-    op_memory_cache(const op_memory_cache&) = delete;
-    op_memory_cache& operator=(const op_memory_cache&) = delete;
-    ~op_memory_cache()
-    {
-        alive_ = false;
-        for (void* b : blocks_)
-            ::operator delete(b);
-    }
-
 private:
-    // Null once the thread's cache is gone (thread exit), so that memory
-    // freed late goes straight back to the heap.
-    static op_memory_cache* local() noexcept
+    static void keep_until_exit(blocks& c) noexcept
     {
-        if (!alive_)
-            return nullptr;
-        thread_local op_memory_cache cache;
-        return &cache;
+        thread_local release_at_exit releaser;  // registered for thread exit on first use
+        (void)releaser;
+        c.st = state::kept;
     }
 
     static std::size_t capacity(void* raw) noexcept { return *static_cast<std::size_t*>(raw); }
     static void* user(void* raw) noexcept { return static_cast<unsigned char*>(raw) + header; }
 
-    static inline thread_local bool alive_ = true;
-    void* blocks_[slots] = {};
-    std::size_t largest_ = 0;  // the capacity new blocks get: the largest asked for on this thread
+    static constinit inline thread_local blocks local_{};
 };
 
 // The allocator of operation state whose handler has no allocator of its own.
