@@ -32,10 +32,11 @@ namespace boost::duplex::detail::fiber {
 // when one ends it takes the next request from the core itself, so that a
 // busy responder needs neither a fiber per request nor a hand-off through the
 // run loop for each. A worker that finds nothing parks until the run loop
-// hands it a request, or the run ends; the first of them to park is the one
-// the next request of an idle responder wakes directly (channel::apply()), so
-// that a lone client's request reaches its handler in one fiber switch. Workers live on recycled stacks, and
-// the run returns only after the last of them stopped touching it.
+// hands it a request, or the run ends; the last of them to park (the
+// responder is then wholly idle) is the one the next request wakes directly
+// (channel::apply()), so that a lone client's request reaches its handler in
+// one fiber switch. Workers live on recycled stacks, and the run returns only
+// after the last of them stopped touching it.
 //
 // A worker that always finds more work would never give its thread up, and
 // the requests the run loop handed to other workers (taken earlier) would wait
