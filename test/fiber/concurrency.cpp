@@ -568,32 +568,33 @@ BOOST_AUTO_TEST_CASE(requests_after_a_lone_one_whose_handler_blocks_start_at_onc
             let_others_run();
 
             scoped_fiber lone([&] { BOOST_TEST(ch.client->request(0).value() == 0); });
-            BOOST_TEST_REQUIRE(occ.started.wait_at_least(1));
+            BOOST_TEST_REQUIRE(occ.started.wait_at_least(2));  // the first handler runs (and blocks)
             let_others_run();
 
             counter returned;
-            auto send = [&](int v) {
-                auto r = ch.client->request(v);
-                BOOST_TEST((r.has_value() && r.value() == v));
-                returned.add();
-            };
-            if (other_thread) {
-                std::thread t([&] {
-                    std::vector<scoped_fiber> fs;
-                    for (int v = 1; v != 4; ++v)
-                        fs.emplace_back([&, v] { send(v); });
-                });
-                BOOST_TEST(returned.wait_at_least(3, 10s));
-                t.join();
-            } else {
-                std::vector<scoped_fiber> fs;
+            auto send_three = [&](std::vector<scoped_fiber>& fs) {
                 for (int v = 1; v != 4; ++v)
-                    fs.emplace_back([&, v] { send(v); });
-                BOOST_TEST(returned.wait_at_least(3, 10s));
-            }
-            BOOST_TEST(!g.is_open());  // all that while, the first handler blocked
+                    fs.emplace_back([&, v] {
+                        auto r = ch.client->request(v);
+                        BOOST_TEST((r.has_value() && r.value() == v));
+                        returned.add();
+                    });
+            };
+            std::vector<scoped_fiber> here;
+            std::thread there;  // joined after the wait below: this thread runs the responder
+            if (other_thread)
+                there = std::thread([&] {
+                    std::vector<scoped_fiber> fs;
+                    send_three(fs);
+                });
+            else
+                send_three(here);
+            BOOST_TEST(returned.wait_at_least(3, 10s));
+            BOOST_TEST(occ.running.get() == 1u);  // all that while, the first handler blocked
             BOOST_TEST(occ.running.max() >= 2u);
             g.open();
+            if (there.joinable())
+                there.join();
             lone.join();
             ch.client.reset();
             BOOST_TEST_REQUIRE(run.wait_done());

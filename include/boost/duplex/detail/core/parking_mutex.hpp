@@ -49,9 +49,8 @@ public:
 
     void lock() noexcept
     {
-        std::uint32_t expected = 0;
-        if (!state_.compare_exchange_strong(expected, 1, std::memory_order_acquire, std::memory_order_relaxed))
-            [[unlikely]] lock_contended();
+        if (!try_lock()) [[unlikely]]
+            lock_contended();
     }
 
     bool try_lock() noexcept
