@@ -44,10 +44,12 @@ namespace boost::duplex::detail::fiber {
 // handlers started. So a worker yields before taking more while a request
 // handed over by the run loop waits for its worker, and after a run of
 // invocations in a row, so that the run loop (the channel's timer) and the
-// clients of its thread get their turn. A yielding worker comes back soon:
-// the run loop hands a request to one rather than start a worker (and take a
-// stack) the load does not need, so the pool stays as large as the most
-// requests ever running at once.
+// clients of its thread get their turn. A request the run loop takes while
+// no worker is idle waits for the first worker to come back (from its
+// handler, its yield or a wake-up); only those still waiting after one round
+// of the thread's fibers get new workers (settle()). So the pool stays as
+// large as the most handlers ever blocked at once, not as the largest burst
+// the run loop ever took.
 template <class Channel, class Handler, class Limiter>
 class worker_pool {
     using core_type = typename Channel::core_type;
@@ -68,45 +70,52 @@ public:
     worker_pool(const worker_pool&) = delete;
     worker_pool& operator=(const worker_pool&) = delete;
 
-    // Runs the taken request `s` (not yet begun) on an idle worker, or on a new one.
+    // Hands the taken request `s` (not yet begun) to an idle worker, or
+    // leaves it for the next worker to come back (settle()).
     void start(slot_type* s) noexcept
     {
         handed_.fetch_add(1, std::memory_order_relaxed);
+        std::unique_lock lk(mutex_);
+        typename Channel::idle_worker* w = idle_;
+        if (w)
+            idle_ = idle_->below;
+        else
+            w = ch_.parked_worker.exchange(nullptr, std::memory_order_acq_rel);
+        if (w) {
+            w->next = s;
+            w->wake.raise();
+            return;
+        }
+        s->chain = nullptr;
+        (waiting_last_ ? waiting_last_->chain : waiting_first_) = s;
+        waiting_last_ = s;
+        ++waiting_count_;
+    }
+
+    // Called by the run loop after it handed out what it took: the requests
+    // no idle worker took start on new workers -- but only those still
+    // waiting once every worker woken or yielding meanwhile had its turn.
+    // With handlers that return at once, the workers just woken come back for
+    // them and the pool keeps the size it has; a handler that blocks leaves
+    // them waiting, and they get workers of their own one round later.
+    // Without this, a batch larger than the idle workers made the pool grow
+    // to the largest batch ever taken -- stacks the load never needed, taken
+    // in steady state.
+    void settle() noexcept
+    {
         {
             std::unique_lock lk(mutex_);
-            typename Channel::idle_worker* w = idle_;
-            if (w)
-                idle_ = idle_->below;
-            else
-                w = ch_.parked_worker.exchange(nullptr, std::memory_order_acq_rel);
-            if (w) {
-                w->next = s;
-                w->wake.raise();
+            if (waiting_count_ <= yielding_)
                 return;
-            }
-            if (waiting_count_ < yielding_) {
-                // A yielding worker takes it when it comes back: a new worker
-                // would be one more stack than the load needs.
-                s->chain = nullptr;
-                (waiting_last_ ? waiting_last_->chain : waiting_first_) = s;
-                waiting_last_ = s;
-                ++waiting_count_;
-                return;
-            }
-            ++live_;
         }
-        try {
-            fibers::fiber(std::allocator_arg, stacks_, [this, s] { work(s, false); }).detach();
-        } catch (...) {
-            // No fiber (std::bad_alloc, or no stack): the request fails, the run goes on.
-            handed_.fetch_sub(1, std::memory_order_relaxed);
-            if (ch_.core.begin(s, time_to_begin(s))) {
-                limiter_.on_start();
-                end_invocation(ch_.core, limiter_, s, result<Response>(make_error_code(error::handler_failed)),
-                               time_point{}, time_point{});
-            }
-            std::unique_lock lk(mutex_);
-            --live_;
+        boost::this_fiber::yield();
+        std::unique_lock lk(mutex_);
+        while (waiting_count_ > yielding_) {
+            slot_type* s = pop_waiting();
+            ++live_;
+            lk.unlock();
+            spawn(s);
+            lk.lock();
         }
     }
 
@@ -126,6 +135,38 @@ public:
     }
 
 private:
+    // Starts a worker for `s`, counted in live_ already.
+    void spawn(slot_type* s) noexcept
+    {
+        try {
+            fibers::fiber(std::allocator_arg, stacks_, [this, s] { work(s, false); }).detach();
+        } catch (...) {
+            // No fiber (std::bad_alloc, or no stack): the request fails, the run goes on.
+            handed_.fetch_sub(1, std::memory_order_relaxed);
+            if (ch_.core.begin(s, time_to_begin(s))) {
+                limiter_.on_start();
+                end_invocation(ch_.core, limiter_, s, result<Response>(make_error_code(error::handler_failed)),
+                               time_point{}, time_point{});
+            }
+            std::unique_lock lk(mutex_);
+            --live_;
+        }
+    }
+
+    // The oldest request waiting for a worker, or null. Under the lock.
+    slot_type* pop_waiting() noexcept
+    {
+        slot_type* s = waiting_first_;
+        if (s) {
+            waiting_first_ = s->chain;
+            if (!waiting_first_)
+                waiting_last_ = nullptr;
+            s->chain = nullptr;
+            --waiting_count_;
+        }
+        return s;
+    }
+
     // `started`: `s` was taken by this worker and starts at once; a request
     // handed over by the run loop waited meanwhile and must pass begin().
     void work(slot_type* s, bool started) noexcept
@@ -139,6 +180,15 @@ private:
                     handed_.fetch_sub(1, std::memory_order_relaxed);
                 if (started || ch_.core.begin(s, time_to_begin(s)))
                     invoke(s);
+                if (handed_.load(std::memory_order_relaxed) != 0) {
+                    // Requests handed over wait: one may be waiting for any worker.
+                    std::unique_lock lk(mutex_);
+                    if (slot_type* handed = pop_waiting()) {
+                        s = handed;
+                        started = false;
+                        continue;
+                    }
+                }
                 if (handed_.load(std::memory_order_relaxed) != 0 || ++streak == streak_limit) {
                     streak = 0;
                     if (slot_type* handed = yield()) {
@@ -181,7 +231,10 @@ private:
                 lk.lock();
                 --parked_;
             }
-            if (slot_type* handed = std::exchange(self.next, nullptr)) {
+            slot_type* handed = std::exchange(self.next, nullptr);
+            if (!handed)
+                handed = pop_waiting();  // woken by a client, or for the end: a request left for any worker first
+            if (handed) {
                 s = handed;
                 started = false;
                 continue;
@@ -207,15 +260,7 @@ private:
         boost::this_fiber::yield();
         std::unique_lock lk(mutex_);
         --yielding_;
-        slot_type* s = waiting_first_;
-        if (s) {
-            waiting_first_ = s->chain;
-            if (!waiting_first_)
-                waiting_last_ = nullptr;
-            s->chain = nullptr;
-            --waiting_count_;
-        }
-        return s;
+        return pop_waiting();
     }
 
     void invoke(slot_type* s) noexcept
@@ -236,8 +281,9 @@ private:
     // serves: a fiber mutex costs several look-ups of the running fiber.
     parking_mutex mutex_;
     worker* idle_ = nullptr;
-    // Handed over while no worker was idle, for the yielding workers (never
-    // more than there are of them), oldest first, chained through slot::chain.
+    // Handed over while no worker was idle, for the next worker to come back
+    // (settle() starts new workers for those still there after a round),
+    // oldest first, chained through slot::chain.
     slot_type* waiting_first_ = nullptr;
     slot_type* waiting_last_ = nullptr;
     std::size_t waiting_count_ = 0;
@@ -273,6 +319,7 @@ result<void> run(Channel& ch, Handler& handler, Limiter l)
             workers.start(s);
             s = next;
         }
+        workers.settle();
         // The loop is the channel's timer: next_deadline() records what it
         // waits for, so that an earlier deadline wakes it. With nothing
         // pending it waits lazily (up to a default timeout from now, once per
