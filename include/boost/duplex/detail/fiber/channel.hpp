@@ -9,68 +9,13 @@
 #define BOOST_DUPLEX_DETAIL_FIBER_CHANNEL_HPP
 
 #include <boost/duplex/detail/core/channel_core.hpp>
+#include <boost/duplex/detail/fiber/signal.hpp>
 #include <boost/duplex/options.hpp>
-
-#include <boost/fiber/context.hpp>
-#include <boost/fiber/detail/spinlock.hpp>
-#include <boost/fiber/waker.hpp>
 
 #include <atomic>
 #include <thread>
-#include <mutex>
 
 namespace boost::duplex::detail::fiber {
-
-namespace fibers = boost::fibers;
-
-// A flag that one fiber waits for and any thread raises. Its owner may go
-// away as soon as it sees the flag, so raise() touches nothing after
-// releasing the lock.
-//
-// Built directly on a fiber context's waker rather than on a fiber mutex and
-// condition variable: one spinlock and one wake-up instead of two locks, a
-// wait queue and several look-ups of the running fiber, on the path every
-// request takes twice.
-class signal {
-public:
-    void raise() noexcept
-    {
-        fibers::detail::spinlock_lock lk(lock_);
-        raised_ = true;
-        if (waiting_) {
-            waiting_ = false;
-            waiter_.wake();  // under the lock: the waiter cannot leave before we are done
-        }
-    }
-
-    // Waits until raised (and lowers it again), or until `deadline`; true if raised.
-    bool wait_until(time_point deadline)
-    {
-        fibers::context* self = fibers::context::active();
-        fibers::detail::spinlock_lock lk(lock_);
-        while (!raised_) {
-            if (deadline != time_point::max() && clock_type::now() >= deadline)
-                break;
-            waiter_ = self->create_waker();
-            waiting_ = true;
-            if (deadline == time_point::max())
-                self->suspend(lk);
-            else
-                self->wait_until(deadline, lk, fibers::waker(waiter_));
-            lk.lock();  // the waits above return with it released
-            waiting_ = false;
-        }
-        const bool was = raised_;
-        raised_ = false;
-        return was;
-    }
-
-private:
-    fibers::detail::spinlock lock_;
-    fibers::waker waiter_;
-    bool waiting_ = false;
-    bool raised_ = false;
-};
 
 // Waits for `done` while driving the channel's deadlines: whenever the wait
 // reaches `next_deadline()` it expires what is due, so that no timer thread
