@@ -18,6 +18,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <thread>
 
 namespace boost::duplex::detail::fiber {
 
@@ -36,7 +37,8 @@ namespace fibers = boost::fibers;
 // `parked` to `raised` owns that waker and is the only one to use it. The
 // waiter cannot have been resumed before that wake (nothing else holds its
 // waker's epoch, and creating it made every older waker stale), so the
-// waker and the signal stay put until then. A wake that overtakes the
+// waker and the signal stay put until then; the waiter, once resumed, waits
+// for the raiser to be out of wake() before it looks. A wake that overtakes the
 // waiter's suspend() can only come from another thread: Boost.Fiber queues it
 // as a remote wake-up, which the waiter's scheduler takes only after the
 // waiter has suspended.
@@ -55,15 +57,22 @@ public:
         for (;;) {
             switch (s) {
             case raised:
+            case waking:
                 return;  // a flag, not a count
             case empty:
                 if (state_.compare_exchange_weak(s, raised, std::memory_order_release, std::memory_order_relaxed))
                     return;
                 break;
             case parked:
-                if (state_.compare_exchange_weak(s, raised, std::memory_order_acq_rel, std::memory_order_relaxed)) {
-                    const fibers::waker w = waker_;  // ours alone now; the waiter sleeps until this wake
-                    w.wake();
+                if (state_.compare_exchange_weak(s, waking, std::memory_order_acquire, std::memory_order_relaxed)) {
+                    // Ours alone now: the waiter sleeps until this wake, and
+                    // then waits for `raised`, set once wake() has returned.
+                    // It must: the woken fiber may end its thread at once,
+                    // and a remote wake-up touches that thread's scheduler
+                    // until it returns (found by ThreadSanitizer: a run
+                    // ending on the last client's wake-up).
+                    waker_.wake();
+                    state_.store(raised, std::memory_order_release);
                     return;
                 }
                 break;
@@ -89,8 +98,15 @@ public:
             fibers::context* self = fibers::context::active();
             waker_ = self->create_waker();
             std::uint8_t s = empty;
-            if (state_.compare_exchange_strong(s, parked, std::memory_order_release, std::memory_order_relaxed))
+            if (state_.compare_exchange_strong(s, parked, std::memory_order_release, std::memory_order_relaxed)) {
                 self->suspend();  // resumed by the raise() that took `parked` away, and by nothing else
+                for (unsigned spins = 0; state_.load(std::memory_order_acquire) == waking; ++spins) {
+                    if (spins < 64)
+                        spin_pause();  // the raiser is returning from wake()
+                    else
+                        std::this_thread::yield();  // ... or was preempted there
+                }
+            }
             // raised, either before the publication or by the wake
             state_.exchange(empty, std::memory_order_acquire);
             return true;
@@ -111,7 +127,7 @@ public:
     }
 
 private:
-    enum : std::uint8_t { empty, raised, parked, timed };
+    enum : std::uint8_t { empty, raised, parked, waking, timed };
 
     bool take_raised() noexcept
     {
