@@ -19,7 +19,9 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <ranges>
+#include <utility>
 #include <vector>
 
 namespace boost::duplex {

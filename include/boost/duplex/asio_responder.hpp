@@ -18,6 +18,7 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include <memory>
+#include <type_traits>
 #include <utility>
 
 namespace boost::duplex {

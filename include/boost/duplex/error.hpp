@@ -56,7 +56,7 @@ using result = boost::outcome_v2::result<T, boost::system::error_code>;
 template <>
 struct boost::system::is_error_code_enum<boost::duplex::error> : std::true_type {};
 
-#ifdef BOOST_DUPLEX_HEADER_ONLY
+#ifdef BOOST_DUPLEX_IS_HEADER_ONLY
 #include <boost/duplex/impl/error.ipp>
 #endif
 

@@ -8,8 +8,16 @@
 #ifndef BOOST_DUPLEX_SRC_HPP
 #define BOOST_DUPLEX_SRC_HPP
 
-// Include this header in exactly one translation unit of a program that uses
-// the library without linking Boost::duplex (and without BOOST_DUPLEX_HEADER_ONLY).
+// The compiled part of the library, for programs that define
+// BOOST_DUPLEX_SEPARATE_COMPILATION (on every translation unit): include this
+// header in exactly one of them. Without that macro the library is
+// header-only and this header is not needed.
+
+#include <boost/duplex/detail/config.hpp>
+
+#ifdef BOOST_DUPLEX_IS_HEADER_ONLY
+#error "<boost/duplex/src.hpp> is for BOOST_DUPLEX_SEPARATE_COMPILATION: without it the library is header-only"
+#endif
 
 #include <boost/duplex/impl/error.ipp>
 

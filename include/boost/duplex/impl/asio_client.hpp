@@ -14,6 +14,8 @@
 
 #include <boost/asio/async_result.hpp>
 
+#include <chrono>
+#include <cstddef>
 #include <optional>
 #include <utility>
 

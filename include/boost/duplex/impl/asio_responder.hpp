@@ -13,6 +13,7 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 
+#include <type_traits>
 #include <utility>
 
 namespace boost::duplex {

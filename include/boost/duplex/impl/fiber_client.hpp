@@ -11,8 +11,11 @@
 #include <boost/duplex/detail/fiber/operations.hpp>
 #include <boost/duplex/fiber_client.hpp>
 
+#include <chrono>
+#include <cstddef>
 #include <optional>
 #include <utility>
+#include <vector>
 
 namespace boost::duplex {
 

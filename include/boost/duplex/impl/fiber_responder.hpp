@@ -12,6 +12,7 @@
 #include <boost/duplex/detail/fiber/run.hpp>
 #include <boost/duplex/fiber_responder.hpp>
 
+#include <type_traits>
 #include <utility>
 
 namespace boost::duplex {
