@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <stop_token>
 #include <utility>
 #include <vector>
 
@@ -71,6 +72,37 @@ public:
     /// order (with `concurrency == 0`, every one is `error::invalid_argument`).
     template <class Range>
     std::vector<result<Response>> request_batch_settled(Range&& reqs, std::size_t concurrency);
+
+    // Cancellation (parity with Asio's terminal cancellation). A stop
+    // requested through `stop`, from any thread, before the response is
+    // delivered completes the call promptly with `error::cancelled`: a request
+    // still queued or waiting for room never reaches the handler; a running
+    // one's late result is dropped (its handler is not interrupted). A stop
+    // requested already when the call is made sends nothing. Requests the
+    // channel had accepted count in `responder_stats::cancelled`.
+
+    /// `request(req)`, cancelled by a stop request on `stop`.
+    result<Response> request(Request req, std::stop_token stop);
+
+    /// `request(req, timeout)`, cancelled by a stop request on `stop`.
+    result<Response> request(Request req, std::chrono::steady_clock::duration timeout, std::stop_token stop);
+
+    /// `request_batch(reqs, concurrency)`, cancelled by a stop request on
+    /// `stop`: every request not yet settled ends with `error::cancelled`, and
+    /// so does the batch (fail-fast).
+    template <class Range>
+    result<std::vector<Response>> request_batch(Range&& reqs, std::size_t concurrency, std::stop_token stop);
+
+    /// `request_batch(reqs, concurrency, timeout)`, cancelled by a stop request on `stop`.
+    template <class Range>
+    result<std::vector<Response>> request_batch(Range&& reqs, std::size_t concurrency,
+                                                std::chrono::steady_clock::duration timeout, std::stop_token stop);
+
+    /// `request_batch_settled(reqs, concurrency)`, cancelled by a stop request
+    /// on `stop`: the requests not yet settled then end with `error::cancelled`.
+    template <class Range>
+    std::vector<result<Response>> request_batch_settled(Range&& reqs, std::size_t concurrency,
+                                                        std::stop_token stop);
 
 private:
     using channel_type = detail::fiber::channel<Request, Response, Storage>;

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstddef>
 #include <optional>
+#include <stop_token>
 #include <utility>
 #include <vector>
 
@@ -54,6 +55,49 @@ std::vector<result<Response>> fiber_client<Request, Response, Storage>::request_
                                                                                               std::size_t concurrency)
 {
     return detail::fiber::request_batch<channel_type, true>(*ch_, std::forward<Range>(reqs), concurrency, std::nullopt);
+}
+
+template <class Request, class Response, class Storage>
+result<Response> fiber_client<Request, Response, Storage>::request(Request req, std::stop_token stop)
+{
+    return detail::fiber::request(*ch_, std::move(req), ch_->core.options().timeout, std::move(stop));
+}
+
+template <class Request, class Response, class Storage>
+result<Response> fiber_client<Request, Response, Storage>::request(Request req,
+                                                                   std::chrono::steady_clock::duration timeout,
+                                                                   std::stop_token stop)
+{
+    return detail::fiber::request(*ch_, std::move(req), timeout, std::move(stop));
+}
+
+template <class Request, class Response, class Storage>
+template <class Range>
+result<std::vector<Response>> fiber_client<Request, Response, Storage>::request_batch(Range&& reqs,
+                                                                                      std::size_t concurrency,
+                                                                                      std::stop_token stop)
+{
+    return detail::fiber::request_batch<channel_type, false>(*ch_, std::forward<Range>(reqs), concurrency, std::nullopt,
+                                                             std::move(stop));
+}
+
+template <class Request, class Response, class Storage>
+template <class Range>
+result<std::vector<Response>> fiber_client<Request, Response, Storage>::request_batch(
+    Range&& reqs, std::size_t concurrency, std::chrono::steady_clock::duration timeout, std::stop_token stop)
+{
+    return detail::fiber::request_batch<channel_type, false>(*ch_, std::forward<Range>(reqs), concurrency, timeout,
+                                                             std::move(stop));
+}
+
+template <class Request, class Response, class Storage>
+template <class Range>
+std::vector<result<Response>> fiber_client<Request, Response, Storage>::request_batch_settled(Range&& reqs,
+                                                                                              std::size_t concurrency,
+                                                                                              std::stop_token stop)
+{
+    return detail::fiber::request_batch<channel_type, true>(*ch_, std::forward<Range>(reqs), concurrency, std::nullopt,
+                                                            std::move(stop));
 }
 
 }  // namespace boost::duplex

@@ -13,6 +13,7 @@
 #include <boost/duplex/detail/fiber/channel.hpp>
 
 #include <optional>
+#include <stop_token>
 #include <thread>
 #include <utility>
 
@@ -36,14 +37,37 @@ private:
     }
 };
 
-// Sends one request and blocks the calling fiber until it ends.
+// What a stop request does to one request: a terminal cancellation, as an
+// Asio cancellation slot's (one path in the core for both backends). Runs on
+// the thread that requested the stop; the stop_callback's destructor waits
+// for it, so the channel outlives it.
+template <class Channel>
+struct request_canceller {
+    Channel* ch;
+    slot_key key;
+
+    // A fiber handler cannot be interrupted: the core drops its late result
+    // (`forward` is for Asio's awaitable handlers).
+    void operator()() const noexcept { ch->apply(ch->core.cancel(key, true).fx); }
+};
+
+// Sends one request and blocks the calling fiber until it ends, or until
+// `stop` is requested (error::cancelled; a stop requested already sends nothing).
 template <class Channel, class Request>
-result<typename Channel::response_type> request(Channel& ch, Request&& req, duration timeout)
+result<typename Channel::response_type> request(Channel& ch, Request&& req, duration timeout,
+                                                std::stop_token stop = {})
 {
+    if (stop.stop_requested())
+        return make_error_code(error::cancelled);
     const time_point now = clock_type::now();
     const time_point deadline = deadline_after(now, timeout);
     request_waiter<typename Channel::response_type> w;
     auto* s = ch.core.prepare();
+    // Hooked up before the request is visible: a stop from now on finds it
+    // (before submit(), the core marks the prepared slot and submit() ends it).
+    std::optional<std::stop_callback<request_canceller<Channel>>> on_stop;
+    if (stop.stop_possible())
+        on_stop.emplace(std::move(stop), request_canceller<Channel>{&ch, ch.core.key_of(s)});
     ch.apply(ch.core.submit(s, std::forward<Request>(req), deadline, w, now));
     // On the thread of a running responder its run loop keeps this deadline
     // (it waits for the channel's earliest one), and were that thread
@@ -67,8 +91,13 @@ public:
     {
     }
 
-    auto run()
+    // `stop`: a stop request cancels the batch (terminally), as an Asio
+    // cancellation slot does; one requested already sends nothing.
+    auto run(std::stop_token stop)
     {
+        std::optional<std::stop_callback<canceller>> on_stop;
+        if (stop.stop_possible())
+            on_stop.emplace(std::move(stop), canceller{this});  // runs cancel() now if requested already
         engine::start();
         // Sub-requests have no fiber of their own waiting on their deadlines:
         // this one keeps them all.
@@ -77,6 +106,21 @@ public:
     }
 
 private:
+    struct canceller {
+        batch* self;
+
+        void operator()() const noexcept
+        {
+            try {
+                self->cancel(true);
+            } catch (...) {
+                // std::bad_alloc listing the outstanding requests: the batch
+                // stops submitting and ends, as cancelled, when they have
+                // ended by themselves.
+            }
+        }
+    };
+
     void apply(effects fx) noexcept { ch_.apply(fx); }
     // Fiber handlers are plain functions: a cancellation cannot reach them.
     void forward(typename Channel::core_type::cancel_outcome out) noexcept { ch_.apply(out.fx); }
@@ -87,11 +131,12 @@ private:
 };
 
 template <class Channel, bool Settled, class Range>
-auto request_batch(Channel& ch, Range&& range, std::size_t concurrency, std::optional<duration> timeout)
+auto request_batch(Channel& ch, Range&& range, std::size_t concurrency, std::optional<duration> timeout,
+                   std::stop_token stop = {})
 {
     using source_type = request_source<typename Channel::request_type, Range&&>;
     batch<Channel, source_type, Settled> b(ch, std::forward<Range>(range), concurrency, timeout, clock_type::now());
-    return b.run();
+    return b.run(std::move(stop));
 }
 
 }  // namespace boost::duplex::detail::fiber
