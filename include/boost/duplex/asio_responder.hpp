@@ -65,6 +65,13 @@ public:
     /// Completion signature: `void(result<void>)`. A channel runs once: a
     /// second call completes with `error::closed` (after the first run ended)
     /// or `error::invalid_argument` (while it runs).
+    ///
+    /// Per-operation cancellation: `terminal` closes the channel as
+    /// destroying the responder does (every pending request, running ones
+    /// included, and every later one completes with `error::closed`; running
+    /// awaitable handlers receive a `terminal` cancellation, their late
+    /// results are dropped) and the run completes with `error::cancelled` at
+    /// once, without waiting for handlers. `partial` and `total` are ignored.
     template <class Handler, concurrency_strategy Strategy, class CompletionToken>
         requires detail::asio::request_handler<std::decay_t<Handler>, Request, Response>
     auto async_run(Handler handler, Strategy strategy, CompletionToken&& token);

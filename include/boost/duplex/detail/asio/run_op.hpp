@@ -19,6 +19,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 
+#include <atomic>
 #include <concepts>
 #include <exception>
 #include <memory>
@@ -74,6 +75,33 @@ class run_op final : public run_hooks,
         std::optional<result<Response>> outcome;
         slot_type* slot = nullptr;
         time_point started{};
+        bool running = false;  // from co_spawn until its completion
+    };
+
+    // The run's own cancellation (its completion handler's slot): terminal
+    // cancellation closes the channel as destroying the responder does, and
+    // the run completes with error::cancelled at once. Called on whatever
+    // thread emits the cancellation.
+    struct run_canceller {
+        std::weak_ptr<run_op> op;
+        std::weak_ptr<Channel> ch;
+
+        void operator()(net::cancellation_type_t type)
+        {
+            if ((type & net::cancellation_type::terminal) == net::cancellation_type::none)
+                return;  // partial and total: a run cannot end halfway, nor without its side effects
+            auto o = op.lock();
+            auto c = ch.lock();
+            if (!o || !c)
+                return;
+            o->cancel_requested_.store(true);
+            c->apply(c->core.close());
+            c->cancel_timer();
+            net::post(c->responder_strand, [o, c]() noexcept {
+                if (!o->finished_)
+                    o->finish_run(make_error_code(error::cancelled));
+            });
+        }
     };
 
     // How long a drain may keep the strand before giving it back to other
@@ -96,6 +124,9 @@ public:
     // Called by the initiation; everything else happens on the responder strand.
     void start(std::shared_ptr<run_op> self, std::shared_ptr<Channel> ch)
     {
+        auto& slot = done_->slot();
+        if (slot.is_connected())
+            slot.template emplace<run_canceller>(run_canceller{self, ch});
         net::post(ch_->responder_strand,
                   [self = std::move(self), ch = std::move(ch)]() noexcept { self->begin(); });
     }
@@ -178,6 +209,7 @@ private:
                 inv = acquire_invocation();
                 inv->slot = s;
                 inv->started = started;
+                inv->running = true;
                 s->run_data = inv;
                 // The coroutine and its completion keep the channel and the run
                 // alive; destroyed unfinished with their io_context, they free both.
@@ -222,6 +254,7 @@ private:
     {
         slot_type* s = inv->slot;
         s->run_data = nullptr;
+        inv->running = false;
         result<Response> r = inv->outcome ? std::move(*inv->outcome) : result<Response>(make_error_code(error::handler_failed));
         inv->outcome.reset();
         const time_point started = inv->started;
@@ -250,12 +283,25 @@ private:
     {
         std::shared_ptr<void> keep;  // destroyed last: this may be the run's last owner
         finished_ = true;
+        if (cancel_requested_.load())
+            r = make_error_code(error::cancelled);
+        // A run that ends while awaitable handlers still run (the responder
+        // destroyed, the run cancelled) does not wait for them: they hear a
+        // terminal cancellation, and their late results are dropped. (A
+        // run ended by stop() has none left.)
+        if constexpr (is_async) {
+            for (auto& inv : all_)
+                if (inv->running)
+                    inv->signal.emit(net::cancellation_type::terminal);
+        }
         ch_->run_active.store(false);
         if (ch_->run == this) {
             ch_->run = nullptr;
             keep = std::move(ch_->run_owner);
         }
         ch_->cancel_timer();
+        if (done_->slot().is_connected())
+            done_->slot().clear();  // over: a cancellation from now on has nothing to end
         auto done = std::move(*done_);
         done_.reset();
         std::move(done).post(std::move(r));
@@ -268,6 +314,7 @@ private:
     std::vector<std::unique_ptr<invocation>> all_;
     std::vector<invocation*> free_;
     bool finished_ = false;
+    std::atomic<bool> cancel_requested_{false};  // set by run_canceller, on any thread
 };
 
 template <class Channel>
