@@ -17,6 +17,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include <chrono>
 #include <memory>
 #include <type_traits>
 #include <utility>
@@ -80,6 +81,18 @@ public:
     /// `error::closed`, running ones finish and are delivered, then the run
     /// completes with success. Callable from any thread and from a handler.
     void stop();
+
+    /// As `stop()`, with a bound: requests still running when `drain` has
+    /// passed complete with `error::closed` at once (their late results are
+    /// dropped; awaitable handlers receive a `terminal` cancellation), and the
+    /// run completes then -- with `error::timeout` if a handler invocation was
+    /// still running, otherwise with success -- without waiting for them. A
+    /// coroutine handler goes on until it ends by itself, with what it uses
+    /// kept alive. A synchronous handler holds the responder strand until it
+    /// returns, so the bound applies once it has. `duration::max()` is `stop()`;
+    /// with several calls the earliest bound holds. Callable from any thread
+    /// and from a handler.
+    void stop(std::chrono::steady_clock::duration drain);
 
     /// A snapshot of the counters, callable from any thread.
     responder_stats stats() const;

@@ -13,6 +13,7 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 
+#include <chrono>
 #include <type_traits>
 #include <utility>
 
@@ -72,6 +73,20 @@ void asio_responder<Request, Response, Storage>::stop()
 {
     BOOST_DUPLEX_ASSERT(ch_);
     ch_->apply(ch_->core.stop());
+}
+
+template <class Request, class Response, class Storage>
+void asio_responder<Request, Response, Storage>::stop(std::chrono::steady_clock::duration drain)
+{
+    BOOST_DUPLEX_ASSERT(ch_);
+    const detail::time_point at = detail::deadline_after(detail::clock_type::now(), drain);
+    ch_->apply(ch_->core.stop());
+    if (at == detail::time_point::max())
+        return;
+    boost::asio::post(ch_->responder_strand, [ch = ch_, at]() noexcept {
+        if (ch->run)
+            ch->run->drain_until(ch->run, at);
+    });
 }
 
 template <class Request, class Response, class Storage>

@@ -34,6 +34,8 @@ struct run_hooks {
     void (*drain)(run_hooks*) noexcept;
     void (*forward_cancel)(run_hooks*, void* slot, std::uint32_t run_tag) noexcept;
     void (*shut_down)(run_hooks*) noexcept;
+    // stop(drain): at `at`, the run ends whatever still runs.
+    void (*drain_until)(run_hooks*, time_point at) noexcept;
 };
 
 // The state shared by the clients, the responder and its run: the sans-io

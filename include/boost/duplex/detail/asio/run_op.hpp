@@ -18,6 +18,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
 #include <concepts>
@@ -113,7 +114,7 @@ class run_op final : public run_hooks,
 
 public:
     run_op(Channel& ch, Handler h, Limiter l, CompletionHandler&& done)
-        : run_hooks{&run_op::drain_hook, &run_op::forward_hook, &run_op::shut_down_hook}
+        : run_hooks{&run_op::drain_hook, &run_op::forward_hook, &run_op::shut_down_hook, &run_op::drain_until_hook}
         , ch_(&ch)
         , handler_(std::move(h))
         , limiter_(std::move(l))
@@ -151,6 +152,44 @@ private:
         auto* self = static_cast<run_op*>(h);
         if (!self->finished_)
             self->finish_run(make_error_code(error::closed));
+    }
+
+    static void drain_until_hook(run_hooks* h, time_point at) noexcept { static_cast<run_op*>(h)->drain_until(at); }
+
+    // Responder strand. The earliest of the drains asked for wins.
+    void drain_until(time_point at) noexcept
+    {
+        if (finished_ || (drain_timer_ && drain_timer_->expiry() <= at))
+            return;
+        try {
+            if (!drain_timer_)
+                drain_timer_.emplace(ch_->responder_strand);
+            drain_timer_->expires_at(at);
+            drain_timer_->async_wait([self = this->weak_from_this()](boost::system::error_code ec) noexcept {
+                if (ec)
+                    return;  // an earlier drain, or the run ended
+                if (auto p = self.lock())
+                    p->drain_passed();
+            });
+        } catch (...) {
+            // std::bad_alloc: no bound on this drain; stop() holds as without one.
+        }
+    }
+
+    // The drain has passed with the run still going: what still runs ends
+    // now, with error::closed for its client (its late result is dropped;
+    // an awaitable handler hears a terminal cancellation, see finish_run()).
+    // A synchronous handler cannot still be running here: it runs on this
+    // strand, and holds it until it returns.
+    void drain_passed() noexcept
+    {
+        if (finished_)
+            return;
+        bool busy = false;
+        for (auto& inv : all_)
+            busy = busy || inv->running;
+        ch_->apply(ch_->core.close());
+        finish_run(busy ? result<void>(make_error_code(error::timeout)) : result<void>(boost::outcome_v2::success()));
     }
 
     static void forward_hook(run_hooks*, void* p, std::uint32_t tag) noexcept
@@ -300,6 +339,8 @@ private:
             keep = std::move(ch_->run_owner);
         }
         ch_->cancel_timer();
+        if (drain_timer_)
+            drain_timer_->cancel();  // it would hold the io_context until the drain passed
         if (done_->slot().is_connected())
             done_->slot().clear();  // over: a cancellation from now on has nothing to end
         auto done = std::move(*done_);
@@ -313,6 +354,7 @@ private:
     std::optional<handler_holder<CompletionHandler, net::any_io_executor>> done_;
     std::vector<std::unique_ptr<invocation>> all_;
     std::vector<invocation*> free_;
+    std::optional<net::steady_timer> drain_timer_;  // made by the first stop(drain)
     bool finished_ = false;
     std::atomic<bool> cancel_requested_{false};  // set by run_canceller, on any thread
 };

@@ -5,7 +5,11 @@
 // file LICENSE_1_0.txt or copy at http://www.boost.org/LICENSE_1_0.txt)
 //
 
-// A run that can always be ended: async_run honours terminal cancellation
+// A run that can always be ended. stop(drain) bounds the wait for running
+// handlers: what still runs when the drain passes completes with
+// error::closed, awaitable handlers hear a terminal cancellation, and the run
+// completes (error::timeout if a handler was still running) without waiting
+// for them. async_run honours terminal cancellation
 // (it closes the channel as destroying the responder does, and completes
 // with error::cancelled at once, without waiting for handlers), so the
 // awaitable `||` race with a timer ends when the timer fires; partial and
@@ -14,7 +18,7 @@
 // terminal cancellation on to them, so that io_context::run() need not wait
 // for their own timers.
 
-#define BOOST_TEST_MODULE asio_run_cancellation
+#define BOOST_TEST_MODULE asio_run_always_ends
 #include <boost/test/unit_test.hpp>
 
 #include "common.hpp"
@@ -34,6 +38,7 @@
 #include <array>
 #include <chrono>
 #include <optional>
+#include <tuple>
 #include <variant>
 
 using namespace duplex_test;
@@ -175,4 +180,129 @@ BOOST_AUTO_TEST_CASE(destroying_the_responder_cancels_its_running_awaitable_hand
     BOOST_TEST(failed_with(*run, dx::error::closed));
     BOOST_TEST(a.is(dx::error::closed));
     BOOST_TEST(b.is(dx::error::closed));
+}
+
+namespace {
+
+// An awaitable handler that waits `v` milliseconds, cancellably or not.
+struct waits {
+    bool cancellable = true;
+    int started = 0;
+    int cancelled = 0;
+    int ended = 0;
+
+    auto handler()
+    {
+        return [this](int v) -> net::awaitable<int> {
+            ++started;
+            net::steady_timer t(co_await net::this_coro::executor, std::chrono::milliseconds(v));
+            boost::system::error_code ec;
+            if (cancellable)
+                std::tie(ec) = co_await t.async_wait(net::as_tuple(net::use_awaitable));
+            else
+                std::tie(ec) = co_await t.async_wait(
+                    net::bind_cancellation_slot(net::cancellation_slot(), net::as_tuple(net::use_awaitable)));
+            if (ec == net::error::operation_aborted)
+                ++cancelled;
+            ++ended;
+            co_return v;
+        };
+    }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_drain_delivers_what_ends_in_time_and_closes_what_does_not)
+{
+    net::io_context io;
+    waits h;
+    auto [client, responder] = dx::make_asio_channel<int, int>(io.get_executor(), options(60s));
+    std::optional<dx::result<void>> run;
+    responder.async_run(h.handler(), dx::fixed_concurrency{3}, [&](dx::result<void> r) { run.emplace(r); });
+    std::array<outcome, 4> o;
+    const std::array<int, 4> ms{20, 20000, 20000, 1};  // the last one waits in the queue
+    for (std::size_t i = 0; i != o.size(); ++i)
+        client.async_request(ms[i], record(o[i]));
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return h.started == 3; }));
+
+    const auto t0 = clock_type::now();
+    responder.stop(300ms);
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return run.has_value() && all_done(o); }));
+    const double took = seconds_since(t0);
+    BOOST_TEST(took >= 0.25);  // the drain was waited for...
+    BOOST_TEST(took < 3.0);    // ... and no longer
+    BOOST_TEST(failed_with(*run, dx::error::timeout));  // handlers were still running
+    BOOST_TEST(o[0].holds(20));                          // ended within the drain: delivered
+    BOOST_TEST(o[1].is(dx::error::closed));
+    BOOST_TEST(o[2].is(dx::error::closed));
+    BOOST_TEST(o[3].is(dx::error::closed));  // queued: closed by the stop itself
+    BOOST_TEST(o[3].elapsed() < o[1].elapsed());
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return h.cancelled == 2; }));  // the two heard of it
+    BOOST_TEST(responder.stats().in_flight == 0u);
+    for (auto& x : o)
+        BOOST_TEST(x.completions == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_drain_that_everything_beats_ends_the_run_with_success_and_holds_nothing)
+{
+    net::io_context io;
+    waits h;
+    auto [client, responder] = dx::make_asio_channel<int, int>(io.get_executor(), options(60s));
+    std::optional<dx::result<void>> run;
+    responder.async_run(h.handler(), dx::fixed_concurrency{2}, [&](dx::result<void> r) { run.emplace(r); });
+    outcome a;
+    client.async_request(30, record(a));
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return h.started == 1; }));
+    responder.stop(30s);
+    const auto t0 = clock_type::now();
+    io.run_for(20s);  // returns as soon as the run is over: the drain's timer holds nothing
+    BOOST_TEST(seconds_since(t0) < 3.0);
+    BOOST_TEST_REQUIRE(run.has_value());
+    BOOST_TEST(run->has_value());
+    BOOST_TEST(a.holds(30));
+    BOOST_TEST(h.cancelled == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_drain_ends_the_run_even_when_a_handler_ignores_cancellation)
+{
+    net::io_context io;
+    waits h;
+    h.cancellable = false;
+    auto [client, responder] = dx::make_asio_channel<int, int>(io.get_executor(), options(60s));
+    std::optional<dx::result<void>> run;
+    responder.async_run(h.handler(), dx::fixed_concurrency{2}, [&](dx::result<void> r) { run.emplace(r); });
+    outcome a;
+    client.async_request(1500, record(a));
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return h.started == 1; }));
+    const auto t0 = clock_type::now();
+    responder.stop(100ms);
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return run.has_value() && a.done(); }));
+    BOOST_TEST(seconds_since(t0) < 1.0);  // not the handler's 1.5 s
+    BOOST_TEST(failed_with(*run, dx::error::timeout));
+    BOOST_TEST(a.is(dx::error::closed));
+    BOOST_TEST(h.ended == 0);
+    // The handler goes on by itself, with what it uses alive; its result is dropped.
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return h.ended == 1; }));
+    poll(io);
+    BOOST_TEST(a.completions == 1);
+}
+
+BOOST_AUTO_TEST_CASE(the_earliest_drain_holds)
+{
+    net::io_context io;
+    waits h;
+    auto [client, responder] = dx::make_asio_channel<int, int>(io.get_executor(), options(60s));
+    std::optional<dx::result<void>> run;
+    responder.async_run(h.handler(), dx::fixed_concurrency{2}, [&](dx::result<void> r) { run.emplace(r); });
+    outcome a;
+    client.async_request(20000, record(a));
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return h.started == 1; }));
+    const auto t0 = clock_type::now();
+    responder.stop(100ms);
+    responder.stop(30s);
+    responder.stop();
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return run.has_value(); }));
+    BOOST_TEST(seconds_since(t0) < 2.0);
+    BOOST_TEST(failed_with(*run, dx::error::timeout));
+    BOOST_TEST(a.is(dx::error::closed));
 }
