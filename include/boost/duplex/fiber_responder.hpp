@@ -15,6 +15,7 @@
 #include <boost/duplex/stats.hpp>
 #include <boost/duplex/storage.hpp>
 
+#include <chrono>
 #include <memory>
 #include <type_traits>
 #include <utility>
@@ -63,6 +64,17 @@ public:
     /// `error::closed`, running ones finish and are delivered, then `run()`
     /// returns success. Callable from any thread and from a handler.
     void stop();
+
+    /// As `stop()`, with a bound: requests still running when `drain` has
+    /// passed complete with `error::closed` at once (their late results are
+    /// dropped), and `run()` returns then -- `error::timeout` if a handler
+    /// invocation was still running, otherwise success -- without waiting for
+    /// them. A handler that never returns does not keep `run()` from
+    /// returning; its fiber goes on, and what the invocation uses (the
+    /// handler, the limiter, the channel) stays alive until it ends.
+    /// `duration::max()` is `stop()`; with several calls the earliest bound
+    /// holds. Callable from any thread and from a handler.
+    void stop(std::chrono::steady_clock::duration drain);
 
     /// A snapshot of the counters, callable from any thread.
     responder_stats stats() const;

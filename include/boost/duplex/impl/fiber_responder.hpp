@@ -55,7 +55,7 @@ result<void> fiber_responder<Request, Response, Storage>::run(Handler handler, S
         return make_error_code(ch_->core.closed() ? error::closed : error::invalid_argument);
     ch_->running.store(true);
     auto keep = ch_;  // a handler that moves this responder away does not end the channel under the run
-    auto r = detail::fiber::run(*keep, handler, detail::make_limiter(std::move(strategy)));
+    auto r = detail::fiber::run(keep, std::move(handler), detail::make_limiter(std::move(strategy)));
     keep->running.store(false);
     return r;
 }
@@ -65,6 +65,19 @@ void fiber_responder<Request, Response, Storage>::stop()
 {
     BOOST_DUPLEX_ASSERT(ch_);
     ch_->apply(ch_->core.stop());
+}
+
+template <class Request, class Response, class Storage>
+void fiber_responder<Request, Response, Storage>::stop(std::chrono::steady_clock::duration drain)
+{
+    BOOST_DUPLEX_ASSERT(ch_);
+    const detail::time_point at = detail::deadline_after(detail::clock_type::now(), drain);
+    detail::time_point was = ch_->drain_deadline.load();
+    while (at < was && !ch_->drain_deadline.compare_exchange_weak(was, at)) {
+    }
+    ch_->apply(ch_->core.stop());
+    if (at != detail::time_point::max())
+        ch_->responder_wake.raise();  // the run loop waits for the drain's end too from now on
 }
 
 template <class Request, class Response, class Storage>

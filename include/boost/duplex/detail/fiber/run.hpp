@@ -19,6 +19,7 @@
 
 #include <boost/fiber/condition_variable.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <memory>
@@ -119,9 +120,15 @@ public:
         }
     }
 
-    // Ends the parked workers and waits until every worker is gone. Called
-    // when the run is over, so no request is running any more.
-    void close()
+    // Workers hold the run's state through this (see run_state): a worker
+    // still running when a drained run returns keeps it alive.
+    void set_owner(std::weak_ptr<void> owner) noexcept { owner_ = std::move(owner); }
+
+    // Ends the parked workers and, with `wait`, waits until every worker is
+    // gone. Called when the run is over: no request is running any more, or
+    // (a drain passed, `wait` false) those still running were closed and
+    // their workers end by themselves.
+    void close(bool wait)
     {
         std::unique_lock lk(mutex_);
         closing_ = true;
@@ -131,7 +138,8 @@ public:
         }
         if (auto* w = ch_.parked_worker.exchange(nullptr, std::memory_order_acq_rel))
             w->wake.raise();
-        gone_.wait(lk, [this] { return live_ == 0; });
+        if (wait)
+            gone_.wait(lk, [this] { return live_ == 0; });
     }
 
 private:
@@ -139,7 +147,7 @@ private:
     void spawn(slot_type* s) noexcept
     {
         try {
-            fibers::fiber(std::allocator_arg, stacks_, [this, s] { work(s, false); }).detach();
+            fibers::fiber(std::allocator_arg, stacks_, [this, s, keep = owner_.lock()] { work(s, false); }).detach();
         } catch (...) {
             // No fiber (std::bad_alloc, or no stack): the request fails, the run goes on.
             handed_.fetch_sub(1, std::memory_order_relaxed);
@@ -275,6 +283,7 @@ private:
     Handler& handler_;
     Limiter& limiter_;
     stack_pool stacks_;
+    std::weak_ptr<void> owner_;
 
     std::atomic<std::size_t> handed_{0};  // handed over by the run loop, not yet begun by their worker
     // Never held across a suspension (waits release it), so a thread's lock
@@ -294,21 +303,51 @@ private:
     fibers::condition_variable_any gone_;
 };
 
+// What a run owns, on the heap: a worker still running when a drained run
+// returns (stop(drain)) keeps it, and the channel, alive until it ends.
+template <class Channel, class Handler, class Limiter>
+struct run_state {
+    using locked_type = locked_limiter<Limiter>;
+
+    run_state(std::shared_ptr<Channel> c, Handler&& h, Limiter&& l)
+        : ch(std::move(c)), handler(std::move(h)), limiter(std::move(l)), workers(*ch, handler, limiter)
+    {
+    }
+
+    std::shared_ptr<Channel> ch;
+    Handler handler;
+    locked_type limiter;
+    worker_pool<Channel, Handler, locked_type> workers;
+};
+
 // fiber_responder::run: takes requests from the core as the limiter allows and
 // hands them to the worker fibers. While idle the loop waits for a wake-up or
-// for the channel's earliest deadline, which it then expires.
+// for the channel's earliest deadline, which it then expires; after
+// stop(drain), for the drain's end too, when it closes what still runs and
+// returns without waiting for it (error::timeout if a handler still ran).
 template <class Channel, class Handler, class Limiter>
-result<void> run(Channel& ch, Handler& handler, Limiter l)
+result<void> run(std::shared_ptr<Channel> chp, Handler handler, Limiter l)
 {
-    using locked_type = locked_limiter<Limiter>;
-    locked_type limiter(std::move(l));
+    auto state = std::make_shared<run_state<Channel, Handler, Limiter>>(std::move(chp), std::move(handler), std::move(l));
+    state->workers.set_owner(state);
+    Channel& ch = *state->ch;
     auto& core = ch.core;
+    auto& limiter = state->limiter;
+    auto& workers = state->workers;
     core.set_limit(limiter.limit());
-    worker_pool<Channel, Handler, locked_type> workers(ch, handler, limiter);
     ch.run_thread.store(std::this_thread::get_id());
 
-    bool fired = false;  // the last wait ended at its deadline
+    bool fired = false;     // the last wait ended at the core's deadline
+    bool drained = false;   // a drain passed before the run was over
+    bool abandoned = false; // ... with handlers still running
     for (;;) {
+        const time_point drain_at = ch.drain_deadline.load(std::memory_order_acquire);
+        if (drain_at != time_point::max() && clock_type::now() >= drain_at) {
+            drained = true;
+            abandoned = core.stats().in_flight != 0;
+            ch.apply(core.close());
+            break;
+        }
         // Workers start the requests later, each when its fiber runs: each
         // request is checked then (begin()), not here.
         auto batch = core.take(limiter.limit(), clock_type::now(), SIZE_MAX, 0);
@@ -327,13 +366,17 @@ result<void> run(Channel& ch, Handler& handler, Limiter l)
         // re-arm, so the wake-up of an idle responder goes straight to a
         // parked worker (channel::apply()) rather than through this loop.
         if (batch.count == 0) {
-            fired = !ch.responder_wake.wait_until(core.next_deadline(clock_type::now(), true, fired));
+            const time_point due = core.next_deadline(clock_type::now(), true, fired);
+            const time_point until = std::min(due, drain_at);
+            fired = !ch.responder_wake.wait_until(until) && until == due;
             if (fired)
                 core.expire(clock_type::now());
         }
     }
     ch.run_thread.store(std::thread::id());
-    workers.close();
+    workers.close(!drained);
+    if (abandoned)
+        return make_error_code(error::timeout);
     return boost::outcome_v2::success();
 }
 
