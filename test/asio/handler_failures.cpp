@@ -33,6 +33,7 @@
 #include <cstddef>
 #include <map>
 #include <memory>
+#include <new>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -337,4 +338,48 @@ BOOST_AUTO_TEST_CASE(handler_returning_a_convertible_type_works)
     BOOST_TEST(got->value() == 42L);
     ch.second.stop();
     BOOST_TEST_REQUIRE(run_until(ctx, [&] { return run.has_value(); }));
+}
+
+// A user limiter that throws: from limit() the last limit read stands, from
+// on_start() and on_complete() the exception is ignored; the requests are
+// answered as usual and nothing terminates.
+namespace {
+struct throwing_limiter {
+    int* calls;
+    std::size_t limit()
+    {
+        if (++*calls % 3 == 0)
+            throw std::runtime_error("limit");
+        return 4;
+    }
+    void on_start() { throw std::runtime_error("on_start"); }
+    void on_complete(std::chrono::nanoseconds, bool) { throw std::bad_alloc(); }
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_throwing_user_limiter_is_contained)
+{
+    net::io_context ctx;
+    int calls = 0;
+    auto [client, responder] = dx::make_asio_channel<int, int>(ctx.get_executor());
+    std::optional<dx::result<void>> run;
+    responder.async_run([](int v) { return v * 2; }, throwing_limiter{&calls},
+                        [&](dx::result<void> r) { run.emplace(r); });
+    std::size_t answered = 0;
+    bool all_right = true;
+    for (int i = 0; i != 20; ++i)
+        client.async_request(i, [&, i](dx::result<int> r) {
+            ++answered;
+            all_right = all_right && r.has_value() && r.value() == i * 2;
+        });
+    std::optional<dx::result<std::vector<int>>> batch;
+    client.async_request_batch(std::vector<int>(50, 1), 8, [&](dx::result<std::vector<int>> r) { batch.emplace(std::move(r)); });
+    BOOST_TEST_REQUIRE(run_until(ctx, [&] { return answered == 20 && batch.has_value(); }));
+    BOOST_TEST(all_right);
+    BOOST_TEST_REQUIRE(batch->has_value());
+    BOOST_TEST((batch->value() == std::vector<int>(50, 2)));
+    BOOST_TEST(calls > 3);
+    responder.stop();
+    BOOST_TEST_REQUIRE(run_until(ctx, [&] { return run.has_value(); }));
+    BOOST_TEST(run->has_value());
 }

@@ -234,3 +234,38 @@ BOOST_AUTO_TEST_CASE(the_same_handler_object_serves_every_invocation)
     ch.client.reset();
     BOOST_TEST_REQUIRE(run.wait_done());
 }
+
+// A user limiter that throws: from limit() the last limit read stands, from
+// on_start() and on_complete() the exception is ignored; the requests are
+// answered as usual and nothing terminates.
+namespace {
+struct throwing_limiter {
+    int* calls;
+    std::size_t limit()
+    {
+        if (++*calls % 3 == 0)
+            throw std::runtime_error("limit");
+        return 4;
+    }
+    void on_start() { throw std::runtime_error("on_start"); }
+    void on_complete(std::chrono::nanoseconds, bool) { throw std::bad_alloc(); }
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_throwing_user_limiter_is_contained)
+{
+    watchdog wd;
+    int calls = 0;
+    channel<int, int> ch;
+    runner run(*ch.responder, [](int v) { return v * 2; }, throwing_limiter{&calls});
+    for (int i = 0; i != 20; ++i)
+        BOOST_TEST(ch.client->request(i).value() == i * 2);
+    std::vector<int> many(50, 1);
+    auto b = ch.client->request_batch(many, 8);
+    BOOST_TEST_REQUIRE(b.has_value());
+    BOOST_TEST(b.value() == std::vector<int>(50, 2));
+    BOOST_TEST(calls > 3);
+    ch.client.reset();
+    BOOST_TEST_REQUIRE(run.wait_done());
+    BOOST_TEST(run.result() == boost::system::error_code());
+}

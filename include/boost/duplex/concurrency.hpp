@@ -98,7 +98,10 @@ struct aimd_concurrency {
 /// may be asked more often than requests start. Where `l.on_start()` exists it
 /// is called as each handler invocation starts, so that the limiter can follow
 /// the number in flight. All are called from the responder only (never
-/// concurrently). A limit of 0 is read as 1.
+/// concurrently). A limit of 0 is read as 1. An exception thrown by any of
+/// them is caught: from `limit()`, the last limit read stands (1 if none
+/// was); from `on_start()` and `on_complete()`, it is ignored. Neither
+/// changes how the request is served.
 template <class L>
 concept concurrency_limiter = requires(L& l, std::chrono::nanoseconds latency, bool ok) {
     { l.limit() } -> std::convertible_to<std::size_t>;

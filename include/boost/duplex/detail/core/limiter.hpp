@@ -384,16 +384,41 @@ template <class L>
 class user_limiter {
 public:
     explicit user_limiter(L l) : l_(std::move(l)) {}
-    std::size_t limit() { return std::max<std::size_t>(static_cast<std::size_t>(l_.limit()), 1); }
-    void on_start()
+
+    // The responder calls these from paths that cannot fail (an invocation
+    // ending, a completion), so a user's exception stops here: from limit()
+    // the last limit read stands (1 before any), from the others it is
+    // ignored. The request it concerned is served as usual.
+    std::size_t limit() noexcept
     {
-        if constexpr (requires { l_.on_start(); })
-            l_.on_start();
+        try {
+            last_ = std::max<std::size_t>(static_cast<std::size_t>(l_.limit()), 1);
+        } catch (...) {
+        }
+        return last_;
     }
-    void on_complete(std::chrono::nanoseconds latency, bool ok) { l_.on_complete(latency, ok); }
+
+    void on_start() noexcept
+    {
+        if constexpr (requires { l_.on_start(); }) {
+            try {
+                l_.on_start();
+            } catch (...) {
+            }
+        }
+    }
+
+    void on_complete(std::chrono::nanoseconds latency, bool ok) noexcept
+    {
+        try {
+            l_.on_complete(latency, ok);
+        } catch (...) {
+        }
+    }
 
 private:
     L l_;
+    std::size_t last_ = 1;
 };
 
 // A limiter shared by handler invocations that may end on several threads at
