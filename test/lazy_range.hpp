@@ -16,6 +16,7 @@
 #include <fstream>
 #include <iterator>
 #include <ranges>
+#include <stdexcept>
 #include <string>
 
 namespace duplex_test_support {
@@ -63,6 +64,36 @@ counting_range<T> counting(T first, T last)
 }
 static_assert(std::ranges::forward_range<counting_range<int>>);
 static_assert(std::ranges::sized_range<counting_range<int>>);
+
+// A single-pass range of 0, 1, 2, ... whose iterator throws on its
+// `throw_at`-th increment (a stream that breaks): input ranges are read
+// before anything is sent.
+struct breaking_input_range {
+    int size;
+    int throw_at;
+
+    struct iterator {
+        using value_type = int;
+        using difference_type = std::ptrdiff_t;
+        using iterator_concept = std::input_iterator_tag;
+        const breaking_input_range* r = nullptr;
+        int v = 0;
+        int operator*() const { return v; }
+        iterator& operator++()
+        {
+            if (++v == r->throw_at)
+                throw std::runtime_error("the stream broke");
+            return *this;
+        }
+        void operator++(int) { ++*this; }
+        bool operator==(std::default_sentinel_t) const { return v == r->size; }
+    };
+
+    iterator begin() const { return {this, 0}; }
+    std::default_sentinel_t end() const { return {}; }
+};
+static_assert(std::ranges::input_range<breaking_input_range>);
+static_assert(!std::ranges::forward_range<breaking_input_range>);
 
 // A field of /proc/self/status in kB (VmRSS, VmHWM), or -1 if unreadable.
 inline long proc_status_kb(const char* field)

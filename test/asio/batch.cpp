@@ -13,6 +13,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "common.hpp"
+#include "../lazy_range.hpp"
 
 #include <boost/duplex/asio.hpp>
 #include <boost/duplex/concurrency.hpp>
@@ -733,4 +734,28 @@ BOOST_AUTO_TEST_CASE(settled_batch_terminal_cancellation)
     poll(ctx);
     BOOST_TEST((c.handled == std::vector<int>{0, 1}));
     c.finish(ctx);
+}
+
+// An input range whose iteration throws agrees with an element that cannot
+// be converted: the requests read before it are sent, the one that could not
+// be read fails with invalid_argument (fail-fast: the batch does), nothing
+// escapes from the initiating function.
+BOOST_AUTO_TEST_CASE(an_input_range_whose_iteration_throws_gives_invalid_argument)
+{
+    net::io_context io;
+    auto [client, responder] = dx::make_asio_channel<int, int>(io.get_executor());
+    responder.async_run([](int v) { return v + 100; }, dx::fixed_concurrency{4}, [](dx::result<void>) {});
+    const duplex_test_support::breaking_input_range broken{10, 2};  // yields 0 and 1, then breaks
+    std::optional<dx::result<std::vector<int>>> whole;
+    std::optional<std::vector<dx::result<int>>> each;
+    client.async_request_batch(broken, 4, [&](dx::result<std::vector<int>> r) { whole.emplace(std::move(r)); });
+    client.async_request_batch_settled(broken, 4, [&](std::vector<dx::result<int>> r) { each.emplace(std::move(r)); });
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return whole.has_value() && each.has_value(); }));
+    BOOST_TEST(failed_with(*whole, dx::error::invalid_argument));
+    BOOST_TEST_REQUIRE(each->size() == 3u);
+    BOOST_TEST((*each)[0].value() == 100);
+    BOOST_TEST((*each)[1].value() == 101);
+    BOOST_TEST(failed_with((*each)[2], dx::error::invalid_argument));
+    responder.stop();
+    poll(io);
 }

@@ -17,6 +17,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "common.hpp"
+#include "../lazy_range.hpp"
 
 #include <boost/system/errc.hpp>
 
@@ -493,6 +494,27 @@ BOOST_AUTO_TEST_CASE(concurrent_batches_from_several_fibers)
             });
     }
     BOOST_TEST(ok == 30);
+    ch.client.reset();
+    BOOST_TEST_REQUIRE(run.wait_done());
+}
+
+// An input range whose iteration throws agrees with an element that cannot
+// be converted: the requests read before it are sent, the one that could not
+// be read fails with invalid_argument (fail-fast: the batch does), nothing
+// escapes to the caller.
+BOOST_AUTO_TEST_CASE(an_input_range_whose_iteration_throws_gives_invalid_argument)
+{
+    watchdog wd;
+    channel<int, int> ch;
+    runner run(*ch.responder, [](int v) { return v + 100; });
+    const duplex_test_support::breaking_input_range broken{10, 2};  // yields 0 and 1, then breaks
+    auto whole = ch.client->request_batch(broken, 4);
+    BOOST_TEST(code_of(whole) == code(dx::error::invalid_argument));
+    auto each = ch.client->request_batch_settled(broken, 4);
+    BOOST_TEST_REQUIRE(each.size() == 3u);
+    BOOST_TEST(each[0].value() == 100);
+    BOOST_TEST(each[1].value() == 101);
+    BOOST_TEST(code_of(each[2]) == code(dx::error::invalid_argument));
     ch.client.reset();
     BOOST_TEST_REQUIRE(run.wait_done());
 }

@@ -75,7 +75,10 @@ public:
     /// batch's other requests are cancelled. An lvalue range must outlive the
     /// operation (its elements are copied as they are sent); an rvalue range
     /// is moved into it (its elements are moved from). `concurrency == 0`
-    /// gives `error::invalid_argument`; an empty range, an empty vector.
+    /// gives `error::invalid_argument`; an empty range, an empty vector. An
+    /// element that cannot be made into a request (its conversion throws, or
+    /// reading an input range does: input ranges are read first) fails with
+    /// `error::invalid_argument`; only `std::bad_alloc` escapes.
     template <class Range, class CompletionToken>
     auto async_request_batch(Range&& reqs, std::size_t concurrency, CompletionToken&& token);
 

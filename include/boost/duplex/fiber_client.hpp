@@ -58,7 +58,10 @@ public:
     /// once, each with the default timeout; the responses in input order, or
     /// the first error (the batch's other requests are then cancelled: those
     /// still queued never reach the handler). `concurrency == 0` gives
-    /// `error::invalid_argument`; an empty range, an empty vector.
+    /// `error::invalid_argument`; an empty range, an empty vector. An element
+    /// that cannot be made into a request (its conversion throws, or reading
+    /// an input range does: input ranges are read first) fails with
+    /// `error::invalid_argument`; only `std::bad_alloc` escapes.
     template <class Range>
     result<std::vector<Response>> request_batch(Range&& reqs, std::size_t concurrency);
 

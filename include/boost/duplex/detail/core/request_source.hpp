@@ -11,7 +11,9 @@
 #include <cstddef>
 #include <memory>
 #include <iterator>
+#include <new>
 #include <ranges>
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -35,12 +37,14 @@ class request_source {
     using holder = std::conditional_t<by_value, view_type, view_type*>;
 
 public:
-    explicit request_source(Range&& r) : range_(make(std::forward<Range>(r))), it_(std::ranges::begin(get()))
+    explicit request_source(Range&& r) : range_(make(std::forward<Range>(r), broken_)), it_(std::ranges::begin(get()))
     {
         if constexpr (std::ranges::sized_range<view_type>)
             size_ = static_cast<std::size_t>(std::ranges::size(get()));
         else
             size_ = static_cast<std::size_t>(std::ranges::distance(get()));
+        if (broken_)
+            ++size_;  // the request that could not be read: it fails (invalid_argument)
     }
 
     request_source(const request_source&) = delete;
@@ -51,6 +55,8 @@ public:
     // The next request; called at most size() times, by one thread at a time.
     Request next()
     {
+        if (broken_ && it_ == std::ranges::end(get()))
+            throw std::invalid_argument("boost.duplex: reading the batch's input range failed");
         auto it = it_++;
         if constexpr (by_value)
             return Request(std::move(*it));
@@ -59,15 +65,25 @@ public:
     }
 
 private:
-    static holder make(Range&& r)
+    // An input range is read here, before anything is sent. Where reading it
+    // throws (not std::bad_alloc), the requests read so far stand and one
+    // more fails with invalid_argument, as an element that cannot be
+    // converted does in a range read lazily: the batch agrees either way.
+    static holder make(Range&& r, bool& broken)
     {
         if constexpr (!countable) {
             std::vector<Request> v;
-            for (auto&& e : r) {
-                if constexpr (owned)
-                    v.emplace_back(std::move(e));
-                else
-                    v.emplace_back(std::forward<decltype(e)>(e));  // copies an lvalue element, moves a prvalue one
+            try {
+                for (auto&& e : r) {
+                    if constexpr (owned)
+                        v.emplace_back(std::move(e));
+                    else
+                        v.emplace_back(std::forward<decltype(e)>(e));  // copies an lvalue element, moves a prvalue one
+                }
+            } catch (const std::bad_alloc&) {
+                throw;
+            } catch (...) {
+                broken = true;
             }
             return v;
         } else if constexpr (owned) {
@@ -85,6 +101,7 @@ private:
             return *range_;
     }
 
+    bool broken_ = false;  // before range_: make() sets it
     holder range_;
     std::ranges::iterator_t<view_type> it_;
     std::size_t size_ = 0;
