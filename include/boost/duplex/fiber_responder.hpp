@@ -16,6 +16,7 @@
 #include <boost/duplex/storage.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <type_traits>
 #include <utility>
@@ -24,6 +25,19 @@ namespace boost::duplex {
 
 template <class Request, class Response, class Storage>
 class fiber_client;
+
+/// Options of a Fiber responder's `run()`.
+struct fiber_run_options {
+    /// The stack size of each handler fiber, in bytes. 0 (the default): 128 KiB,
+    /// more for large request and response types (64 KiB and eight of each of
+    /// them: an invocation's frames hold a few on the way, more in debug builds). Handlers that need deep
+    /// stacks of their own (recursion, large locals) need a size to match:
+    /// a stack overflow is not detected. `run()` itself runs on the calling
+    /// fiber, whose stack is the caller's: with large responses it needs room
+    /// for a few of them too (the run loop completes requests that end early,
+    /// expired or closed, on it).
+    std::size_t stack_size = 0;
+};
 
 /// The responder end of a Boost.Fiber duplex channel.
 ///
@@ -59,6 +73,11 @@ public:
     template <class Handler, concurrency_strategy Strategy = fixed_concurrency>
         requires detail::sync_handler<std::decay_t<Handler>, Request, Response>
     result<void> run(Handler handler, Strategy strategy = {});
+
+    /// As above, with the handler fibers' stacks as `options` says.
+    template <class Handler, concurrency_strategy Strategy>
+        requires detail::sync_handler<std::decay_t<Handler>, Request, Response>
+    result<void> run(Handler handler, Strategy strategy, fiber_run_options options);
 
     /// Stops accepting requests: new and queued ones complete with
     /// `error::closed`, running ones finish and are delivered, then `run()`

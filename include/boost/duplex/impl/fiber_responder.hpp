@@ -50,12 +50,23 @@ template <class Handler, concurrency_strategy Strategy>
     requires detail::sync_handler<std::decay_t<Handler>, Request, Response>
 result<void> fiber_responder<Request, Response, Storage>::run(Handler handler, Strategy strategy)
 {
+    return run(std::move(handler), std::move(strategy), fiber_run_options{});
+}
+
+template <class Request, class Response, class Storage>
+template <class Handler, concurrency_strategy Strategy>
+    requires detail::sync_handler<std::decay_t<Handler>, Request, Response>
+result<void> fiber_responder<Request, Response, Storage>::run(Handler handler, Strategy strategy,
+                                                               fiber_run_options options)
+{
     BOOST_DUPLEX_ASSERT(ch_);
     if (ch_->run_started.exchange(true))
         return make_error_code(ch_->core.closed() ? error::closed : error::invalid_argument);
     ch_->running.store(true);
+    const std::size_t stack =
+        options.stack_size != 0 ? options.stack_size : detail::fiber::default_stack_size<Request, Response>();
     auto keep = ch_;  // a handler that moves this responder away does not end the channel under the run
-    auto r = detail::fiber::run(keep, std::move(handler), detail::make_limiter(std::move(strategy)));
+    auto r = detail::fiber::run(keep, std::move(handler), detail::make_limiter(std::move(strategy)), stack);
     keep->running.store(false);
     return r;
 }

@@ -63,8 +63,8 @@ class worker_pool {
     };
 
 public:
-    worker_pool(Channel& ch, Handler& handler, Limiter& limiter) noexcept
-        : ch_(ch), handler_(handler), limiter_(limiter)
+    worker_pool(Channel& ch, Handler& handler, Limiter& limiter, std::size_t stack_size)
+        : ch_(ch), handler_(handler), limiter_(limiter), stacks_(stack_size)
     {
     }
 
@@ -149,16 +149,24 @@ private:
         try {
             fibers::fiber(std::allocator_arg, stacks_, [this, s, keep = owner_.lock()] { work(s, false); }).detach();
         } catch (...) {
-            // No fiber (std::bad_alloc, or no stack): the request fails, the run goes on.
-            handed_.fetch_sub(1, std::memory_order_relaxed);
-            if (ch_.core.begin(s, time_to_begin(s))) {
-                limiter_.on_start();
-                end_invocation(ch_.core, limiter_, s, result<Response>(make_error_code(error::handler_failed)),
-                               time_point{}, time_point{});
-            }
-            std::unique_lock lk(mutex_);
-            --live_;
+            fail_unstarted(s);
         }
+    }
+
+    // No fiber (std::bad_alloc, or no stack): the request fails, the run goes
+    // on. Out of line: its result<Response> would otherwise take room on
+    // every frame of the run loop, which runs on its caller's stack (with a
+    // large Response, more than a fiber's default stack).
+    BOOST_NOINLINE void fail_unstarted(slot_type* s) noexcept
+    {
+        handed_.fetch_sub(1, std::memory_order_relaxed);
+        if (ch_.core.begin(s, time_to_begin(s))) {
+            limiter_.on_start();
+            end_invocation(ch_.core, limiter_, s, result<Response>(make_error_code(error::handler_failed)),
+                           time_point{}, time_point{});
+        }
+        std::unique_lock lk(mutex_);
+        --live_;
     }
 
     // The oldest request waiting for a worker, or null. Under the lock.
@@ -303,14 +311,27 @@ private:
     fibers::condition_variable_any gone_;
 };
 
+// The handler fibers' stack unless the user says otherwise: 128 KiB, and room
+// for a few requests and responses more where they are large (an invocation
+// holds the request, the handler's copy of it, the response and its result
+// on its frames), rounded up to 4 KiB pages.
+template <class Request, class Response>
+constexpr std::size_t default_stack_size() noexcept
+{
+    constexpr std::size_t base = 128 * 1024;
+    constexpr std::size_t frames = 64 * 1024 + 8 * (sizeof(Request) + sizeof(result<Response>));
+    constexpr std::size_t want = frames > base ? frames : base;
+    return (want + 4095) / 4096 * 4096;
+}
+
 // What a run owns, on the heap: a worker still running when a drained run
 // returns (stop(drain)) keeps it, and the channel, alive until it ends.
 template <class Channel, class Handler, class Limiter>
 struct run_state {
     using locked_type = locked_limiter<Limiter>;
 
-    run_state(std::shared_ptr<Channel> c, Handler&& h, Limiter&& l)
-        : ch(std::move(c)), handler(std::move(h)), limiter(std::move(l)), workers(*ch, handler, limiter)
+    run_state(std::shared_ptr<Channel> c, Handler&& h, Limiter&& l, std::size_t stack_size)
+        : ch(std::move(c)), handler(std::move(h)), limiter(std::move(l)), workers(*ch, handler, limiter, stack_size)
     {
     }
 
@@ -326,9 +347,10 @@ struct run_state {
 // stop(drain), for the drain's end too, when it closes what still runs and
 // returns without waiting for it (error::timeout if a handler still ran).
 template <class Channel, class Handler, class Limiter>
-result<void> run(std::shared_ptr<Channel> chp, Handler handler, Limiter l)
+result<void> run(std::shared_ptr<Channel> chp, Handler handler, Limiter l, std::size_t stack_size)
 {
-    auto state = std::make_shared<run_state<Channel, Handler, Limiter>>(std::move(chp), std::move(handler), std::move(l));
+    auto state = std::make_shared<run_state<Channel, Handler, Limiter>>(std::move(chp), std::move(handler), std::move(l),
+                                                                        stack_size);
     state->workers.set_owner(state);
     Channel& ch = *state->ch;
     auto& core = ch.core;

@@ -26,6 +26,8 @@ class stack_pool {
     struct pool {
         std::mutex mutex;
         std::vector<boost::context::stack_context> free;
+        explicit pool(std::size_t size) : fresh(size) {}
+
         boost::context::fixedsize_stack fresh;
 
         ~pool()
@@ -39,7 +41,7 @@ class stack_pool {
     static constexpr std::size_t max_kept = 256;
 
 public:
-    stack_pool() : p_(std::make_shared<pool>()) {}
+    explicit stack_pool(std::size_t size) : p_(std::make_shared<pool>(size)) {}
 
     boost::context::stack_context allocate()
     {
