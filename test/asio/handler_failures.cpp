@@ -14,6 +14,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "common.hpp"
+#include "../throwing_limiter.hpp"
 
 #include <boost/duplex/asio.hpp>
 #include <boost/duplex/concurrency.hpp>
@@ -343,19 +344,7 @@ BOOST_AUTO_TEST_CASE(handler_returning_a_convertible_type_works)
 // A user limiter that throws: from limit() the last limit read stands, from
 // on_start() and on_complete() the exception is ignored; the requests are
 // answered as usual and nothing terminates.
-namespace {
-struct throwing_limiter {
-    int* calls;
-    std::size_t limit()
-    {
-        if (++*calls % 3 == 0)
-            throw std::runtime_error("limit");
-        return 4;
-    }
-    void on_start() { throw std::runtime_error("on_start"); }
-    void on_complete(std::chrono::nanoseconds, bool) { throw std::bad_alloc(); }
-};
-}  // namespace
+using duplex_test_support::throwing_limiter;
 
 BOOST_AUTO_TEST_CASE(a_throwing_user_limiter_is_contained)
 {
