@@ -136,7 +136,9 @@ BOOST_AUTO_TEST_CASE(the_awaitable_race_with_a_timer_ends_when_the_timer_fires)
     using namespace net::experimental::awaitable_operators;
     net::io_context io;
     sleepy h;
-    auto [client, responder] = dx::make_asio_channel<int, int>(io.get_executor(), options(60s));
+    auto ch = dx::make_asio_channel<int, int>(io.get_executor(), options(60s));
+    auto& client = ch.first;
+    auto& responder = ch.second;  // not a structured binding: the coroutine lambda refers to it (clang < 16)
     outcome in_flight;
     client.async_request(5, record(in_flight));
     std::optional<std::size_t> winner;
