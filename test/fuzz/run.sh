@@ -19,7 +19,7 @@ cxx=${CXX:-clang++}
 build=${BUILD_DIR:-$root/build/fuzz}
 mkdir -p "$build/corpus" "$build/artifacts"
 "$cxx" -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-    -I"$root/include" "$root/test/fuzz/core_fuzzer.cpp" "$root/src/src.cpp" -o "$build/core_fuzzer"
+    -I"$root/include" "$root/test/fuzz/core_fuzzer.cpp" -o "$build/core_fuzzer"
 # New inputs go to $build/corpus (first directory); the seed corpus is only read.
 exec "$build/core_fuzzer" -max_total_time="$seconds" -max_len=512 -timeout=10 -rss_limit_mb=1024 \
     -print_final_stats=1 -artifact_prefix="$build/artifacts/" \
