@@ -42,13 +42,8 @@ void asio_responder<Request, Response, Storage>::close() noexcept
         return;
     auto ch = std::move(ch_);
     ch->responder_gone.store(true);
-    ch->apply(ch->core.close());
-    ch->cancel_timer();
     // A run with coroutine handlers still running completes now, not when they end.
-    boost::asio::post(ch->responder_strand, [ch]() noexcept {
-        if (ch->run)
-            ch->run->shut_down(ch->run);
-    });
+    ch->shut_down();
 }
 
 template <class Request, class Response, class Storage>
@@ -80,12 +75,12 @@ void asio_responder<Request, Response, Storage>::stop(std::chrono::steady_clock:
 {
     BOOST_DUPLEX_ASSERT(ch_);
     const detail::time_point at = detail::deadline_after(detail::clock_type::now(), drain);
-    ch_->apply(ch_->core.stop());
+    ch_->apply(ch_->core.stop(at));
     if (at == detail::time_point::max())
         return;
-    boost::asio::post(ch_->responder_strand, [ch = ch_, at]() noexcept {
+    boost::asio::post(ch_->responder_strand, [ch = ch_]() noexcept {
         if (ch->run)
-            ch->run->drain_until(ch->run, at);
+            ch->run->drain_until(ch->run, ch->core.drain_deadline());
     });
 }
 

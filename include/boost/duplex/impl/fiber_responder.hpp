@@ -83,10 +83,7 @@ void fiber_responder<Request, Response, Storage>::stop(std::chrono::steady_clock
 {
     BOOST_DUPLEX_ASSERT(ch_);
     const detail::time_point at = detail::deadline_after(detail::clock_type::now(), drain);
-    detail::time_point was = ch_->drain_deadline.load();
-    while (at < was && !ch_->drain_deadline.compare_exchange_weak(was, at)) {
-    }
-    ch_->apply(ch_->core.stop());
+    ch_->apply(ch_->core.stop(at));
     if (at != detail::time_point::max())
         ch_->responder_wake.raise();  // the run loop waits for the drain's end too from now on
 }

@@ -103,6 +103,19 @@ public:
         }
     }
 
+    // Closes the channel, and ends its run at once (the run's completion is
+    // posted; running awaitable handlers hear a terminal cancellation): what
+    // destroying the responder and a terminal cancellation of the run both do.
+    void shut_down()
+    {
+        apply(core.close());
+        cancel_timer();
+        net::post(responder_strand, [self = this->shared_from_this()]() noexcept {
+            if (self->run)
+                self->run->shut_down(self->run);
+        });
+    }
+
     // Once the channel is closed no deadline is left to keep; a wait still
     // armed would hold the io_context's run() for up to a whole timeout.
     void cancel_timer()

@@ -95,13 +95,8 @@ class run_op final : public run_hooks,
             auto c = ch.lock();
             if (!o || !c)
                 return;
-            o->cancel_requested_.store(true);
-            c->apply(c->core.close());
-            c->cancel_timer();
-            net::post(c->responder_strand, [o, c]() noexcept {
-                if (!o->finished_)
-                    o->finish_run(make_error_code(error::cancelled));
-            });
+            o->cancel_requested_.store(true);  // the run's end reports error::cancelled
+            c->shut_down();
         }
     };
 
@@ -185,11 +180,10 @@ private:
     {
         if (finished_)
             return;
-        bool busy = false;
-        for (auto& inv : all_)
-            busy = busy || inv->running;
-        ch_->apply(ch_->core.close());
-        finish_run(busy ? result<void>(make_error_code(error::timeout)) : result<void>(boost::outcome_v2::success()));
+        auto end = ch_->core.end_drain();
+        ch_->apply(end.fx);
+        finish_run(end.abandoned ? result<void>(make_error_code(error::timeout))
+                                 : result<void>(boost::outcome_v2::success()));
     }
 
     static void forward_hook(run_hooks*, void* p, std::uint32_t tag) noexcept

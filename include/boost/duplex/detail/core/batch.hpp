@@ -87,8 +87,10 @@ public:
     void start() { pump(std::unique_lock(mutex_)); }
 
     // Stops submitting and cancels the outstanding requests: all of them when
-    // `terminal`, otherwise only those not yet handed to the handler.
-    void cancel(bool terminal)
+    // `terminal`, otherwise only those not yet handed to the handler. Where
+    // listing them fails (std::bad_alloc) they are not cancelled but end on
+    // their own, and the batch then ends as cancelled.
+    void cancel(bool terminal) noexcept
     {
         std::vector<slot_key> keys;
         {
@@ -97,7 +99,10 @@ public:
                 return;
             stopping_ = true;
             cancelled_ = true;
-            keys = active_keys();
+            try {
+                keys = active_keys();
+            } catch (...) {
+            }
             ++busy_;
         }
         for (auto k : keys)

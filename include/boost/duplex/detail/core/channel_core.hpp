@@ -473,6 +473,37 @@ public:
         return fx;
     }
 
+    // stop() with a bound on the wait for running handlers: at `drain_at`
+    // (the earliest asked for holds) the responder calls end_drain().
+    effects stop(time_point drain_at) noexcept
+    {
+        time_point was = drain_at_.load(std::memory_order_relaxed);
+        while (drain_at < was && !drain_at_.compare_exchange_weak(was, drain_at, std::memory_order_relaxed)) {
+        }
+        return stop();
+    }
+
+    // When the responder stops waiting for running handlers (max: never).
+    time_point drain_deadline() const noexcept { return drain_at_.load(std::memory_order_relaxed); }
+
+    struct drain_outcome {
+        effects fx;
+        bool abandoned = false;  // handlers were still running: the run ends with error::timeout
+    };
+
+    // The drain has passed: closes what still runs (as close()) and says
+    // whether a handler was still running, which only invocations can be
+    // after stop() (it ended the taken ones).
+    drain_outcome end_drain() noexcept
+    {
+        bool abandoned = false;
+        {
+            std::lock_guard lock(mutex_);
+            abandoned = in_flight_ != 0;
+        }
+        return {close(), abandoned};
+    }
+
     // Completes every pending request, running ones included, with
     // error::closed (late results are dropped) and refuses new ones.
     effects close() noexcept
@@ -708,6 +739,7 @@ private:
     slot_list<slot_type, &slot_type::run_link> running_;  // handed to the handler, not yet ended
     deadline_heap<slot_type> heap_;
     time_point armed_ = time_point::max();  // what the backend's timer waits for
+    std::atomic<time_point> drain_at_{time_point::max()};  // stop(drain); read by the responder unlocked
     bool lazy_ = false;                      // armed_ is a lazy horizon, not a deadline
     std::size_t in_flight_ = 0;
     std::size_t limit_ = 0;

@@ -68,9 +68,6 @@ public:
     // (at most one; whoever takes it out of here wakes it).
     std::atomic<idle_worker*> parked_worker{nullptr};
     std::atomic<bool> run_started{false};
-    // stop(drain): when the run stops waiting for running handlers (the
-    // earliest asked for; max: no bound).
-    std::atomic<time_point> drain_deadline{time_point::max()};
     std::atomic<bool> running{false};
     // The thread of the running run loop, which keeps every deadline of the
     // channel while it waits (std::thread::id() when no run is going).

@@ -109,16 +109,7 @@ private:
     struct canceller {
         batch* self;
 
-        void operator()() const noexcept
-        {
-            try {
-                self->cancel(true);
-            } catch (...) {
-                // std::bad_alloc listing the outstanding requests: the batch
-                // stops submitting and ends, as cancelled, when they have
-                // ended by themselves.
-            }
-        }
+        void operator()() const noexcept { self->cancel(true); }
     };
 
     void apply(effects fx) noexcept { ch_.apply(fx); }

@@ -196,15 +196,6 @@ private:
                     handed_.fetch_sub(1, std::memory_order_relaxed);
                 if (started || ch_.core.begin(s, time_to_begin(s)))
                     invoke(s);
-                if (handed_.load(std::memory_order_relaxed) != 0) {
-                    // Requests handed over wait: one may be waiting for any worker.
-                    std::unique_lock lk(mutex_);
-                    if (slot_type* handed = pop_waiting()) {
-                        s = handed;
-                        started = false;
-                        continue;
-                    }
-                }
                 if (handed_.load(std::memory_order_relaxed) != 0 || ++streak == streak_limit) {
                     streak = 0;
                     if (slot_type* handed = yield()) {
@@ -265,12 +256,15 @@ private:
         }
     }
 
-    // Lets the other fibers of the thread run. Meanwhile the worker counts
-    // as one the run loop may hand a request to (start()): it returns it.
+    // Takes a request left for any worker, if there is one; otherwise lets
+    // the other fibers of the thread run, counting meanwhile as a worker that
+    // comes back for one (settle()), and returns what is left then.
     slot_type* yield() noexcept
     {
         {
             std::unique_lock lk(mutex_);
+            if (slot_type* s = pop_waiting())
+                return s;
             ++yielding_;
         }
         boost::this_fiber::yield();
@@ -363,11 +357,12 @@ result<void> run(std::shared_ptr<Channel> chp, Handler handler, Limiter l, std::
     bool drained = false;   // a drain passed before the run was over
     bool abandoned = false; // ... with handlers still running
     for (;;) {
-        const time_point drain_at = ch.drain_deadline.load(std::memory_order_acquire);
+        const time_point drain_at = core.drain_deadline();
         if (drain_at != time_point::max() && clock_type::now() >= drain_at) {
+            auto end = core.end_drain();
+            ch.apply(end.fx);
             drained = true;
-            abandoned = core.stats().in_flight != 0;
-            ch.apply(core.close());
+            abandoned = end.abandoned;
             break;
         }
         // Workers start the requests later, each when its fiber runs: each
