@@ -32,9 +32,22 @@ struct effects {
 // The sans-io heart of a channel: pending-request slots, the request queue and
 // the list of requests waiting for room, the deadlines, the in-flight count
 // and the counters. It never waits and never does I/O; each call updates the
-// state under one lock, then completes the waiters it finished (outside the
-// lock) and tells the caller what to do next (`effects`). The backends turn
-// that into waiting: Asio handlers and a timer, or fiber wake-ups.
+// state, then completes the waiters it finished (outside any lock) and tells
+// the caller what to do next (`effects`). The backends turn that into
+// waiting: Asio handlers and a timer, or fiber wake-ups.
+//
+// Two sides. A client publishes a request without a lock: one
+// compare-and-swap reserves its place in the queue (`queued_`, an atomic
+// count against the capacity), one settles a cancel that came first (the
+// slot's state), one pushes it onto the inbox (an intrusive list, newest
+// first), and the last word of the inbox says whether the responder sleeps
+// (it must be woken) or the channel is closed. Everything else (queue order,
+// the list of requests waiting for room, the deadlines, the in-flight count,
+// the counters) is the responder side's, kept under one lock that clients
+// take only on slow paths: a full queue, a rendezvous channel, an error at
+// submission, a cancel. Whoever holds the lock first absorbs the inbox into
+// the queue, oldest first, so the queue is always what it would have been
+// had every client taken the lock.
 //
 // Time is always passed in, so tests and the fuzzer drive it with a virtual clock.
 //
@@ -62,7 +75,12 @@ public:
     // Handlers may still be running (an io_context destroyed with awaitable
     // handlers suspended), but no request can be waiting: whoever could
     // destroy the channel has closed it first.
-    ~channel_core() { BOOST_DUPLEX_ASSERT(queue_.empty() && room_.empty()); }
+    ~channel_core()
+    {
+        const std::uintptr_t head = inbox_.load(std::memory_order_relaxed);
+        BOOST_DUPLEX_ASSERT(queue_.empty() && room_.empty() && (head == 0 || head == idle_mark || head == closed_mark));
+        (void)head;
+    }
 
     const channel_options& options() const noexcept { return opts_; }
 
@@ -103,57 +121,26 @@ public:
         s->deadline = deadline;
         s->owner = &w;
 
+        // The fast path: room in the queue and nobody older waiting for it.
+        if (deadline <= now || room_count_.load(std::memory_order_relaxed) != 0 || !try_reserve())
+            return submit_locked(s, deadline, now, false);
+        slot_state expected = slot_state::free;
+        if (!s->state.compare_exchange_strong(expected, slot_state::inbox, std::memory_order_release,
+                                              std::memory_order_relaxed))
+            return submit_locked(s, deadline, now, true);  // cancelled before it was submitted
+        std::uintptr_t head = inbox_.load(std::memory_order_relaxed);
+        do {
+            if (head == closed_mark)
+                return submit_locked(s, deadline, now, true);
+            s->inbox_next = head == idle_mark ? nullptr : reinterpret_cast<slot_type*>(head);
+        } while (!inbox_.compare_exchange_weak(head, reinterpret_cast<std::uintptr_t>(s), std::memory_order_release,
+                                               std::memory_order_relaxed));
         effects fx;
-        error e{};
-        {
-            std::lock_guard lock(mutex_);
-            if (s->cancel_requested) {
-                e = error::cancelled;
-                ++counters_.cancelled;
-            } else if (stopped_) {
-                e = error::closed;
-            } else if (deadline <= now) {
-                e = error::timeout;
-                ++counters_.timed_out;
-            } else {
-                // Older requests waiting for room go first (a rendezvous
-                // hand-off must not overtake them).
-                const bool to_queue = room_.empty() && (queue_.size() < opts_.capacity || handoff_possible());
-                if (!to_queue && opts_.on_full == overflow::reject) {
-                    e = error::queue_full;
-                } else {
-                    if (deadline != time_point::max()) {
-                        try {
-                            heap_.push(s);
-                        } catch (...) {
-                            retire(s);
-                            s->request.destroy();
-                            table_.release(s);
-                            throw;
-                        }
-                        if (deadline < armed_) {
-                            armed_ = deadline;
-                            fx.rearm_timer = true;
-                        }
-                    }
-                    if (to_queue) {
-                        s->set_state(slot_state::queued);
-                        queue_.push_back(s);
-                        fx.wake_responder = wake();
-                    } else {
-                        s->set_state(slot_state::waiting_room);
-                        room_.push_back(s);
-                    }
-                }
-            }
-            if (e != error{})
-                retire(s);
-        }
-        if (e != error{}) {
-            s->request.destroy();
-            table_.release(s);
-            w.complete(e);
-        }
+        fx.wake_responder = head == idle_mark;
+        // The timer must hear of a deadline earlier than what it waits for;
+        // the re-arm it asks for absorbs this request (published above)
+        // before it reads the deadlines.
+        fx.rearm_timer = lower_armed(deadline);
         return fx;
     }
 
@@ -172,45 +159,16 @@ public:
     cancel_outcome cancel(slot_key k, bool in_flight_too) noexcept
     {
         cancel_outcome out;
-        waiter_type* w = nullptr;
-        bool reclaim = false;
         slot_type* s = table_.find(k.index);
         if (!s)
             return out;
+        completion_batch batch(run_outcome::cancelled);
         {
             std::lock_guard lock(mutex_);
-            if (s->generation != k.generation)
-                return out;
-            const slot_state was = claim(s);
-            switch (was) {
-            case slot_state::free:
-                s->cancel_requested = true;
-                return out;
-            case slot_state::abandoned:
-                return out;
-            case slot_state::running:
-                if (!in_flight_too)
-                    return out;
-                out.forward = s;
-                out.run_tag = s->run_tag;
-                break;
-            case slot_state::taken:  // not started (claimed): as good as queued, but the responder holds it
-                break;
-            case slot_state::queued:
-            case slot_state::waiting_room:
-                reclaim = true;
-                break;
-            }
-            ++counters_.cancelled;
-            w = end_claimed(s, was, run_outcome::cancelled);
-            promote_waiters();
-            out.fx.rearm_timer = disarm();
+            if (s->generation == k.generation)
+                cancel_locked(s, in_flight_too, out, batch);
         }
-        if (reclaim) {
-            s->request.destroy();
-            table_.release(s);
-        }
-        w->complete(error::cancelled);
+        batch.run(table_);
         return out;
     }
 
@@ -225,12 +183,14 @@ public:
         time_point next;
         {
             std::lock_guard lock(mutex_);
+            absorb(batch);
             while (!heap_.empty() && heap_.top()->deadline <= now) {
                 ++counters_.timed_out;
                 end_early(heap_.top(), batch);
             }
             promote_waiters();
-            armed_ = next = heap_.empty() ? time_point::max() : heap_.top()->deadline;
+            next = heap_.empty() ? time_point::max() : heap_.top()->deadline;
+            armed_.store(next, std::memory_order_relaxed);
         }
         batch.run(table_);
         return next;
@@ -238,10 +198,17 @@ public:
 
     // The earliest deadline of any pending request (time_point::max() for none),
     // for a backend that drives expiry from its own timed waits.
-    time_point earliest_deadline() const noexcept
+    time_point earliest_deadline() noexcept
     {
-        std::lock_guard lock(mutex_);
-        return heap_.empty() ? time_point::max() : heap_.top()->deadline;
+        completion_batch batch(run_outcome::cancelled);  // reclaims only
+        time_point t;
+        {
+            std::lock_guard lock(mutex_);
+            absorb(batch);
+            t = heap_.empty() ? time_point::max() : heap_.top()->deadline;
+        }
+        batch.run(table_);
+        return t;
     }
 
     // The deadline the backend's one timer must wait for (time_point::max():
@@ -260,20 +227,16 @@ public:
     // less (requests time out at once, never wait) keeps nothing lazily.
     time_point next_deadline(time_point now, bool keep_lazily, bool fired) noexcept
     {
-        std::lock_guard lock(mutex_);
-        if (!heap_.empty()) {
-            lazy_ = false;
-            return armed_ = heap_.top()->deadline;
+        completion_batch batch(run_outcome::cancelled);  // reclaims only
+        time_point next;
+        {
+            std::lock_guard lock(mutex_);
+            absorb(batch);
+            next = next_deadline_locked(now, keep_lazily, fired);
+            armed_.store(next, std::memory_order_relaxed);
         }
-        const duration t = opts_.timeout;
-        if (!keep_lazily || t <= duration::zero() || t == duration::max() || (fired && lazy_)) {
-            lazy_ = false;
-            return armed_ = time_point::max();
-        }
-        if (armed_ != time_point::max() && !fired)
-            return armed_;  // a wait is pending: keep it
-        lazy_ = true;
-        return armed_ = deadline_after(now, t);
+        batch.run(table_);
+        return next;
     }
 
     // ---- the responder ----------------------------------------------------
@@ -321,37 +284,56 @@ public:
             limit_ = limit;
             std::size_t n = limit > in_flight_ ? limit - in_flight_ : 0;
             std::size_t wanted = n < most ? n : most;
-            while (wanted != 0) {
-                slot_type* s = !queue_.empty() ? queue_.front() : room_.front();
-                if (!s)
-                    break;
-                if (s->deadline <= now) {
-                    ++counters_.timed_out;
-                    end_early(s, batch);  // takes it off its list
-                    continue;
+            std::uintptr_t was_idle = idle_mark;
+            inbox_.compare_exchange_strong(was_idle, 0, std::memory_order_relaxed);  // the responder is awake
+            for (;;) {
+                absorb(batch);
+                while (wanted != 0) {
+                    slot_type* s = !queue_.empty() ? queue_.front() : room_.front();
+                    if (!s)
+                        break;
+                    if (s->deadline <= now) {
+                        ++counters_.timed_out;
+                        end_early(s, batch);  // takes it off its list
+                        continue;
+                    }
+                    if (s->get_state() == slot_state::queued) {
+                        queue_.erase(s);
+                        queued_.fetch_sub(1, std::memory_order_relaxed);
+                    } else {
+                        room_.erase(s);
+                        room_count_.store(room_.size(), std::memory_order_relaxed);
+                    }
+                    s->set_state(out.count < started ? slot_state::running : slot_state::taken);
+                    s->run_tag = ++run_counter_;
+                    running_.push_back(s);
+                    s->chain = nullptr;
+                    (last ? last->chain : out.first) = s;
+                    last = s;
+                    ++in_flight_;
+                    ++out.count;
+                    --n;
+                    --wanted;
                 }
-                (s->get_state() == slot_state::queued ? queue_ : room_).erase(s);
-                s->set_state(out.count < started ? slot_state::running : slot_state::taken);
-                s->run_tag = ++run_counter_;
-                running_.push_back(s);
-                s->chain = nullptr;
-                (last ? last->chain : out.first) = s;
-                last = s;
-                ++in_flight_;
-                ++out.count;
-                --n;
-                --wanted;
-            }
-            const bool empty = queue_.empty() && room_.empty();
-            out.more = !empty && n != 0;
-            const bool room_to_spare = empty && n != 0 && !stopped_;
-            idle_ = (out.count == 0 || who == taker::may_block) && room_to_spare;
-            demand_ = idle_ ? n : 0;
-            promote_waiters();
-            if (empty && in_flight_ == 0 && (stopped_ || clients_ == 0)) {
-                stopped_ = closed_ = true;
-                idle_ = false;
-                out.done = true;
+                promote_waiters();
+                const bool empty = queue_.empty() && room_.empty();
+                out.more = !empty && n != 0;
+                if (empty && in_flight_ == 0 && (stopped_ || clients_ == 0)) {
+                    if (!seal(closed_mark))
+                        continue;  // a request came meanwhile
+                    stopped_ = closed_ = true;
+                    out.done = true;
+                    break;
+                }
+                const bool room_to_spare = empty && n != 0 && !stopped_;
+                if ((out.count == 0 || who == taker::may_block) && room_to_spare) {
+                    if (!seal(idle_mark))
+                        continue;  // a request came meanwhile: take it instead of sleeping
+                    demand_ = n;
+                } else {
+                    demand_ = 0;
+                }
+                break;
             }
         }
         batch.run(table_);
@@ -458,6 +440,7 @@ public:
             std::lock_guard lock(mutex_);
             if (!stopped_) {
                 stopped_ = true;
+                fx.wake_responder = close_inbox(batch);
                 close_waiting(batch);
                 for (slot_type* s = running_.front(); s;) {
                     slot_type* next = s->run_link.next;  // read first: ending it unlinks it
@@ -466,7 +449,6 @@ public:
                     s = next;
                 }
             }
-            fx.wake_responder = wake();
             fx.rearm_timer = disarm();
         }
         batch.run(table_);
@@ -513,10 +495,10 @@ public:
         {
             std::lock_guard lock(mutex_);
             stopped_ = closed_ = true;
+            fx.wake_responder = close_inbox(batch);
             close_waiting(batch);
             while (slot_type* s = running_.front())
                 end_early(s, batch);
-            fx.wake_responder = wake();
             fx.rearm_timer = disarm();
         }
         batch.run(table_);
@@ -549,7 +531,7 @@ public:
     {
         std::lock_guard lock(mutex_);
         responder_stats s = counters_;
-        s.queued = queue_.size();
+        s.queued = queued_.load(std::memory_order_relaxed);  // the inbox too
         s.in_flight = in_flight_;
         s.concurrency_limit = limit_;
         return s;
@@ -570,6 +552,224 @@ public:
     }
 
 private:
+    // The inbox's word: a list of published slots (newest first), empty, or
+    // one of two marks that no slot address can be.
+    static constexpr std::uintptr_t idle_mark = 1;    // empty, and the responder sleeps: wake it
+    static constexpr std::uintptr_t closed_mark = 2;  // the channel takes no more requests
+
+    class completion_batch;
+
+    // cancel() under the lock, for slot `s` of the key's generation: ends it
+    // into `batch` (which completes its waiter after the lock) if it may.
+    void cancel_locked(slot_type* s, bool in_flight_too, cancel_outcome& out, completion_batch& batch) noexcept
+    {
+        // A published request becomes queued first, so that its slot goes
+        // back to the table at once; one not yet pushed stays in the inbox.
+        absorb(batch);
+        slot_state was = claim(s);
+        // Prepared and not submitted: the client's submit() settles it.
+        if (was == slot_state::free &&
+            s->state.compare_exchange_strong(was, slot_state::cancel_pending, std::memory_order_acq_rel,
+                                             std::memory_order_acquire))
+            return;
+        switch (was) {  // a failed exchange above read `inbox`: the client published it meanwhile
+        case slot_state::free:
+        case slot_state::cancel_pending:
+        case slot_state::abandoned:
+            return;
+        case slot_state::running:
+            if (!in_flight_too)
+                return;
+            out.forward = s;
+            out.run_tag = s->run_tag;
+            break;
+        case slot_state::inbox:  // not pushed yet: reclaimed when the inbox is absorbed
+        case slot_state::taken:  // not started (claimed): as good as queued, but the responder holds it
+        case slot_state::queued:
+        case slot_state::waiting_room:
+            break;
+        }
+        ++counters_.cancelled;
+        end_claimed(s, was, batch);
+        promote_waiters();
+        out.fx.rearm_timer = disarm();
+    }
+
+    // submit() when the fast path cannot do: under the lock. `reserved`:
+    // the caller holds a place in the queue it could not use.
+    effects submit_locked(slot_type* s, time_point deadline, time_point now, bool reserved) noexcept
+    {
+        completion_batch batch(run_outcome::cancelled);  // reclaims only
+        waiter_type* const w = s->owner;  // the slot may serve another request once released
+        effects fx;
+        error e{};
+        bool drop = false;
+        {
+            std::lock_guard lock(mutex_);
+            absorb(batch);  // what was published earlier goes first
+            const slot_state st = s->get_state();
+            if (reserved && st != slot_state::abandoned)  // an abandoned inbox slot gave its place back
+                queued_.fetch_sub(1, std::memory_order_relaxed);
+            if (st == slot_state::abandoned) {
+                // Published, then cancelled before the client found the inbox
+                // closed: the cancel completed the waiter.
+                s->set_state(slot_state::free);
+                drop = true;
+            } else if (st == slot_state::cancel_pending) {
+                e = error::cancelled;
+                ++counters_.cancelled;
+            } else if (stopped_) {
+                e = error::closed;
+            } else if (deadline <= now) {
+                e = error::timeout;
+                ++counters_.timed_out;
+            } else {
+                // Older requests waiting for room go first (a rendezvous
+                // hand-off must not overtake them).
+                const bool to_queue = room_.empty() && reserve_locked();
+                if (!to_queue && opts_.on_full == overflow::reject) {
+                    e = error::queue_full;
+                } else {
+                    if (deadline != time_point::max()) {
+                        heap_.push(s);
+                        fx.rearm_timer = lower_armed(deadline);
+                    }
+                    if (to_queue) {
+                        s->set_state(slot_state::queued);
+                        queue_.push_back(s);
+                        fx.wake_responder = wake();
+                    } else {
+                        s->set_state(slot_state::waiting_room);
+                        room_.push_back(s);
+                        room_count_.store(room_.size(), std::memory_order_relaxed);
+                    }
+                }
+            }
+            if (e != error{})
+                retire(s);
+            if (reserved)
+                promote_waiters();  // the place given back
+        }
+        batch.run(table_);
+        if (e != error{} || drop) {
+            s->request.destroy();
+            table_.release(s);
+        }
+        if (e != error{})
+            w->complete(e);
+        return fx;
+    }
+
+    // Lowers what the timer waits for to `deadline` if that is earlier: true
+    // if the timer must be re-armed.
+    bool lower_armed(time_point deadline) noexcept
+    {
+        time_point armed = armed_.load(std::memory_order_relaxed);
+        while (deadline < armed) {
+            if (armed_.compare_exchange_weak(armed, deadline, std::memory_order_relaxed))
+                return true;
+        }
+        return false;
+    }
+
+    // A place in the queue, if it has room: a compare-and-swap loop, so that
+    // racing clients never count past the capacity.
+    bool try_reserve() noexcept
+    {
+        std::size_t n = queued_.load(std::memory_order_relaxed);
+        while (n < opts_.capacity) {
+            if (queued_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed))
+                return true;
+        }
+        return false;
+    }
+
+    // The same under the lock, where a rendezvous responder standing ready
+    // admits a request too.
+    bool reserve_locked() noexcept
+    {
+        if (try_reserve())
+            return true;
+        if (!handoff_possible())
+            return false;
+        queued_.fetch_add(1, std::memory_order_relaxed);
+        return true;
+    }
+
+    // Under the lock: moves what clients published into the queue (and the
+    // deadline heap), oldest first. A slot cancelled while in the inbox had
+    // its waiter completed then; it goes back to the table now.
+    void absorb(completion_batch& batch) noexcept
+    {
+        const std::uintptr_t head = inbox_.load(std::memory_order_relaxed);
+        if (head == 0 || head == idle_mark || head == closed_mark)
+            return;
+        // Only lock holders replace a list with a mark or empty it, so it
+        // is still a list.
+        absorb_list(inbox_.exchange(0, std::memory_order_acquire), batch);
+    }
+
+    void absorb_list(std::uintptr_t head, completion_batch& batch) noexcept
+    {
+        slot_type* fifo = nullptr;
+        for (slot_type* s = reinterpret_cast<slot_type*>(head); s;) {
+            slot_type* next = s->inbox_next;
+            s->inbox_next = fifo;
+            fifo = s;
+            s = next;
+        }
+        while (slot_type* s = fifo) {
+            fifo = s->inbox_next;
+            s->inbox_next = nullptr;
+            if (s->get_state() == slot_state::inbox) {
+                s->set_state(slot_state::queued);
+                if (s->deadline != time_point::max())
+                    heap_.push(s);
+                queue_.push_back(s);
+            } else {
+                BOOST_DUPLEX_ASSERT(s->get_state() == slot_state::abandoned);
+                s->set_state(slot_state::free);
+                batch.reclaim(s);
+            }
+        }
+    }
+
+    // Under the lock: marks the inbox closed and absorbs what it held (for the
+    // caller to close). True if the responder slept.
+    bool close_inbox(completion_batch& batch) noexcept
+    {
+        const std::uintptr_t head = inbox_.exchange(closed_mark, std::memory_order_acquire);
+        if (head != 0 && head != idle_mark && head != closed_mark)
+            absorb_list(head, batch);
+        return head == idle_mark;
+    }
+
+    // Under the lock, with nothing in the queue: sets an empty inbox to
+    // `mark`. False if a request was published since the last absorb().
+    bool seal(std::uintptr_t mark) noexcept
+    {
+        std::uintptr_t head = 0;
+        return inbox_.compare_exchange_strong(head, mark, std::memory_order_relaxed) || head == mark;
+    }
+
+    time_point next_deadline_locked(time_point now, bool keep_lazily, bool fired) noexcept
+    {
+        if (!heap_.empty()) {
+            lazy_ = false;
+            return heap_.top()->deadline;
+        }
+        const duration t = opts_.timeout;
+        if (!keep_lazily || t <= duration::zero() || t == duration::max() || (fired && lazy_)) {
+            lazy_ = false;
+            return time_point::max();
+        }
+        const time_point armed = armed_.load(std::memory_order_relaxed);
+        if (armed != time_point::max() && !fired)
+            return armed;  // a wait is pending: keep it
+        lazy_ = true;
+        return deadline_after(now, t);
+    }
+
     // Completions found under the lock and run after it, oldest first. The
     // waiters wait (they are alive until completed), so they carry the list
     // themselves: ending any number of requests at once allocates nothing,
@@ -653,15 +853,24 @@ private:
     waiter_type* end_claimed(slot_type* s, slot_state was, run_outcome how) noexcept
     {
         switch (was) {
-        case slot_state::queued: queue_.erase(s); break;
-        case slot_state::waiting_room: room_.erase(s); break;
+        case slot_state::queued:
+            queue_.erase(s);
+            queued_.fetch_sub(1, std::memory_order_relaxed);
+            break;
+        case slot_state::inbox: queued_.fetch_sub(1, std::memory_order_relaxed); break;
+        case slot_state::waiting_room:
+            room_.erase(s);
+            room_count_.store(room_.size(), std::memory_order_relaxed);
+            break;
         case slot_state::taken:
         case slot_state::running: running_.erase(s); break;
         default: break;
         }
         heap_.erase(s);
         waiter_type* w = s->owner;
-        if (was == slot_state::running || was == slot_state::taken) {
+        // A slot the responder holds, or one still in the inbox (reclaimed
+        // when the inbox is absorbed), stays out of the table for now.
+        if (was == slot_state::running || was == slot_state::taken || was == slot_state::inbox) {
             s->set_state(slot_state::abandoned);
             s->end_reason = how;
             ++s->generation;
@@ -683,7 +892,6 @@ private:
     void retire(slot_type* s) noexcept
     {
         s->set_state(slot_state::free);
-        s->cancel_requested = false;
         ++s->generation;
     }
 
@@ -699,11 +907,14 @@ private:
     // while a rendezvous responder stands ready for them, oldest first.
     void promote_waiters() noexcept
     {
-        while (!room_.empty() && (queue_.size() < opts_.capacity || handoff_possible())) {
+        if (room_.empty())
+            return;
+        while (!room_.empty() && reserve_locked()) {
             slot_type* s = room_.pop_front();
             s->set_state(slot_state::queued);
             queue_.push_back(s);
         }
+        room_count_.store(room_.size(), std::memory_order_relaxed);
     }
 
     // A rendezvous channel (capacity 0) lets a request into the queue only
@@ -717,28 +928,34 @@ private:
     // response delivered) leave it armed: a run is pending then anyway.
     bool disarm() noexcept
     {
-        if (!heap_.empty() || armed_ == time_point::max())
+        if (!heap_.empty() || armed_.load(std::memory_order_relaxed) == time_point::max())
             return false;
-        armed_ = time_point::max();
+        armed_.store(time_point::max(), std::memory_order_relaxed);
         return true;
     }
 
+    // Under the lock: true if the responder slept (it is awake from now on).
     bool wake() noexcept
     {
-        const bool was = idle_;
-        idle_ = false;
-        return was;
+        std::uintptr_t head = idle_mark;
+        return inbox_.compare_exchange_strong(head, 0, std::memory_order_relaxed);
     }
 
     const channel_options opts_;
     table_type table_;
 
-    mutable parking_mutex mutex_;
-    slot_list<slot_type, &slot_type::link> queue_;    // admitted, oldest first
+    // What clients touch without the lock, together on a line of their own.
+    alignas(64) std::atomic<std::uintptr_t> inbox_{0};  // see idle_mark, closed_mark
+    std::atomic<std::size_t> queued_{0};      // requests in the inbox and the queue
+    std::atomic<std::size_t> room_count_{0};  // room_.size(): clients with someone waiting take the lock
+    // What the backend's timer waits for: set under the lock, lowered by clients.
+    std::atomic<time_point> armed_{time_point::max()};
+
+    alignas(64) mutable parking_mutex mutex_;
+    slot_list<slot_type, &slot_type::link> queue_;    // admitted and absorbed, oldest first
     slot_list<slot_type, &slot_type::link> room_;     // waiting for room in the queue, oldest first
     slot_list<slot_type, &slot_type::run_link> running_;  // handed to the handler, not yet ended
     deadline_heap<slot_type> heap_;
-    time_point armed_ = time_point::max();  // what the backend's timer waits for
     std::atomic<time_point> drain_at_{time_point::max()};  // stop(drain); read by the responder unlocked
     bool lazy_ = false;                      // armed_ is a lazy horizon, not a deadline
     std::size_t in_flight_ = 0;
@@ -746,7 +963,6 @@ private:
     std::size_t demand_ = 0;
     std::size_t clients_ = 0;
     std::uint32_t run_counter_ = 0;
-    bool idle_ = false;
     bool stopped_ = false;
     bool closed_ = false;
     responder_stats counters_{};

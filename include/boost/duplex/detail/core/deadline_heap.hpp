@@ -23,31 +23,47 @@ namespace boost::duplex::detail {
 // those go to the back of a sorted list, O(1) in and out. A deadline earlier
 // than the list's last (a shorter timeout) goes into a binary min-heap that
 // knows each slot's position. Neither allocates per request once warm.
+//
+// push() never fails: the responder absorbs what clients published into
+// here on paths that cannot fail (cancel, expiry, stop). Should the heap's
+// array be unable to grow, the slot waits in an unsorted spill list that
+// top() scans, slower but correct, until memory is back.
 template <class Slot>
 class deadline_heap {
     static constexpr std::uint32_t in_list = Slot::npos - 1;
+    static constexpr std::uint32_t in_spill = Slot::npos - 2;
 
 public:
-    bool empty() const noexcept { return list_.empty() && v_.empty(); }
-    std::size_t size() const noexcept { return list_.size() + v_.size(); }
+    bool empty() const noexcept { return list_.empty() && v_.empty() && spill_.empty(); }
+    std::size_t size() const noexcept { return list_.size() + v_.size() + spill_.size(); }
 
     Slot* top() const noexcept
     {
-        if (v_.empty())
-            return list_.front();
-        if (list_.empty() || v_.front()->deadline < list_.front()->deadline)
-            return v_.front();
-        return list_.front();
+        Slot* t = list_.front();
+        if (!v_.empty() && (!t || v_.front()->deadline < t->deadline))
+            t = v_.front();
+        if (!spill_.empty()) [[unlikely]] {
+            for (Slot* s = spill_.front(); s; s = s->deadline_link.next)
+                if (!t || s->deadline < t->deadline)
+                    t = s;
+        }
+        return t;
     }
 
-    void push(Slot* s)
+    void push(Slot* s) noexcept
     {
         if (list_.empty() || !(s->deadline < list_.back()->deadline)) {
             list_.push_back(s);
             s->heap_pos = in_list;
             return;
         }
-        v_.push_back(s);
+        try {
+            v_.push_back(s);
+        } catch (...) {
+            spill_.push_back(s);
+            s->heap_pos = in_spill;
+            return;
+        }
         s->heap_pos = static_cast<std::uint32_t>(v_.size() - 1);
         up(s->heap_pos);
     }
@@ -60,6 +76,10 @@ public:
         s->heap_pos = Slot::npos;
         if (i == in_list) {
             list_.erase(s);
+            return;
+        }
+        if (i == in_spill) {
+            spill_.erase(s);
             return;
         }
         Slot* last = v_.back();
@@ -111,6 +131,7 @@ private:
 
     slot_list<Slot, &Slot::deadline_link> list_;
     std::vector<Slot*> v_;
+    slot_list<Slot, &Slot::deadline_link> spill_;  // only when v_ could not grow
 };
 
 }  // namespace boost::duplex::detail

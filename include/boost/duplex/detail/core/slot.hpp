@@ -88,8 +88,10 @@ enum class run_outcome : unsigned char {
 };
 
 enum class slot_state : unsigned char {
-    free,          // in the table's free list, or prepared and not yet submitted
-    waiting_room,  // holds a request, waits for room in the queue
+    free,            // in the table's free list, or prepared and not yet submitted
+    cancel_pending,  // prepared, and cancelled before it was submitted
+    inbox,           // holds a request, published to the channel's inbox, not yet seen by the responder side
+    waiting_room,    // holds a request, waits for room in the queue
     queued,        // holds a request, in the queue
     taken,         // handed to the responder with others, still holds its request: its handler has not started
     running,       // its handler started; its waiter waits for the result
@@ -111,21 +113,24 @@ struct list_links {
 };
 
 // One pending request. Fields marked (L) are read and written only under the
-// channel's lock; the others belong to whoever holds the slot at the time.
+// channel's lock; the others belong to whoever holds the slot at the time (a
+// client until it publishes the slot, then the responder side).
 template <class Request, class Response>
 struct slot : slab_hook {
     std::uint32_t generation = 0;  // (L)
-    // (L), with one exception: the responder moves its own slot from taken
-    // to running without the lock (channel_core::begin()), by compare-and-swap;
-    // whoever ends a taken slot under the lock claims it by compare-and-swap too.
+    // (L), with two exceptions settled by compare-and-swap against the
+    // lock's side: a client publishes its slot (free -> inbox) without the
+    // lock, where a cancel may have come first (free -> cancel_pending); the
+    // responder moves its own slot from taken to running without the lock
+    // (channel_core::begin()), where whoever ends it may come first.
     std::atomic<slot_state> state{slot_state::free};
     run_outcome end_reason{};             // (L) why an abandoned slot ended
-    bool cancel_requested = false;        // (L) a cancel came between prepare and submit
     std::uint32_t heap_pos = npos;        // (L) position in the deadline heap, npos when not in it
     list_links<slot> link;                // (L) the queue or the room list
     list_links<slot> run_link;            // (L) the list of running slots
     list_links<slot> deadline_link;       // (L) the in-order deadlines (see deadline_heap)
     slot* chain = nullptr;                // a batch handed out by take(), or slots to reclaim
+    slot* inbox_next = nullptr;           // the channel's inbox (written before publication)
     time_point deadline{};
     waiter<Response>* owner = nullptr;
     manual<Request> request;           // constructed while waiting_room, queued or taken, and until the handler takes it
