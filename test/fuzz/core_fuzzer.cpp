@@ -17,6 +17,12 @@
 // At the end the channel is closed, every handler invocation ends, and the
 // core is destroyed; every submitted request must have completed exactly once.
 //
+// A submit may also be interleaved: the core's lock-free publication of a
+// request has three atomic steps (a place reserved; the slot marked `inbox`;
+// pushed onto the inbox), and between two of them, as another thread could,
+// the fuzzer cancels that request (terminally or not), stops or closes the
+// channel, or takes (BOOST_DUPLEX_DETAIL_CORE_STEP, the core's test hook).
+//
 // The model keeps, per request, where it is (held, pending, running,
 // abandoned, ended) and checks after every step:
 //   - every waiter completes at most once, with the value for its own request
@@ -50,6 +56,11 @@
 //   g++ -std=c++20 -g -O1 -DDUPLEX_FUZZ_STANDALONE -I include
 //       test/fuzz/core_fuzzer.cpp src/src.cpp -o core_replay
 // Set DUPLEX_FUZZ_TRACE=1 to print each step.
+
+// Other core calls between the atomic steps of a request's publication, as
+// another thread could make them (see fuzz_run::step_hook).
+void fuzz_core_step(int n);
+#define BOOST_DUPLEX_DETAIL_CORE_STEP(n) fuzz_core_step(n)
 
 #include <boost/duplex/detail/core/channel_core.hpp>
 #include <boost/duplex/error.hpp>
@@ -228,13 +239,38 @@ std::string err_name(const dx::result<int>& r)
     return r.error().message();
 }
 
+class fuzz_run;
+fuzz_run* g_run = nullptr;
+
 class fuzz_run {
 public:
-    explicit fuzz_run(const dx::channel_options& o) : core_(o) { m_.opts = o; g_events = &events_; }
+    explicit fuzz_run(const dx::channel_options& o) : core_(o)
+    {
+        m_.opts = o;
+        g_events = &events_;
+        g_run = this;
+    }
 
-    ~fuzz_run() { g_events = nullptr; }
+    ~fuzz_run()
+    {
+        g_events = nullptr;
+        g_run = nullptr;
+    }
 
     void run(reader& in);
+
+    // A call made between two steps of a lock-free submit(): at `step` (1: a
+    // place reserved; 2: the slot marked inbox, not pushed; 3: pushed, the
+    // timer not yet told), `op`: 0 cancel it, 1 cancel it terminally, 2 stop,
+    // 3 close, 4 take.
+    struct interleave {
+        int step = 0;
+        int op = 0;
+        int id = -1;
+        bool fired = false;
+    };
+
+    void step_hook(int n);
 
 private:
     // Expected completions of the current step: id -> predicate over the result.
@@ -357,7 +393,9 @@ private:
         return id;
     }
 
-    void do_submit(int id, time_point deadline)
+    void do_submit(int id, time_point deadline) { do_submit(id, deadline, interleave{}); }
+
+    void do_submit(int id, time_point deadline, interleave il)
     {
         request& q = R(id);
         const dx::responder_stats before = core_.stats();
@@ -367,8 +405,20 @@ private:
         erase_id(m_.held, id);
         q.deadline = deadline;
         q.submitted = true;
+        il_ = il;
+        il_.id = id;
         const dd::effects fx = core_.submit(q.slot, id, deadline, *q.w, m_.now);
-        q.slot = nullptr;
+        const bool interleaved = il_.fired;
+        il_ = {};
+        if (q.at != where::taken && q.at != where::running && q.at != where::abandoned)
+            q.slot = nullptr;  // the responder's now (a take inside the submit recorded it)
+        if (q.at != where::held) {
+            // Published, then what happened inside the submit decided (and
+            // settled) its fate: pending still, or ended by the call made there.
+            settle({}, "submit");
+            apply(fx);
+            return;
+        }
         std::vector<expect> want;
         auto fail_with = [&](dx::error e) {
             want.push_back({id, expect::error, 0, make_error_code(e)});
@@ -389,7 +439,7 @@ private:
             q.at = where::pending;
             m_.pending.push_back(id);
         }
-        if (q.at == where::pending) {
+        if (q.at == where::pending && !interleaved) {
             const bool to_queue =
                 before.queued < m_.opts.capacity || (m_.opts.capacity == 0 && before.queued < m_.demand);
             const std::size_t q_after = core_.stats().queued, room_after = core_.waiting_for_room();
@@ -404,10 +454,14 @@ private:
             CHECK(q.at == where::pending, describe(m_, id) + " rejected though the queue had room");
         // The waiter has not been completed inline when accepted.
         settle(std::move(want), "submit");
+        // (A request cancelled between its publication's steps was still
+        // pushed: it may wake the responder, which then finds nothing.)
         if (fx.wake_responder)
-            CHECK(q.at == where::pending, "submit woke the responder without admitting anything");
+            CHECK(q.at == where::pending || interleaved, "submit woke the responder without admitting anything");
         apply(fx);
     }
+
+    interleave il_;
 
     // `started`: how many of the handed-out requests start at once (the rest
     // are taken, and must pass begin()).
@@ -739,6 +793,40 @@ private:
     std::map<std::pair<std::uint32_t, std::uint32_t>, int> keys_;
 };
 
+void fuzz_run::step_hook(int n)
+{
+    if (il_.step != n || il_.fired)
+        return;
+    il_.fired = true;
+    const int id = il_.id;
+    request& q = R(id);
+    static constexpr const char* ops[] = {"cancel", "terminal cancel", "stop", "close", "take"};
+    TRACE("  -- inside submit #%d after step %d: %s\n", id, n, ops[il_.op]);
+    if (n == 3) {
+        // Pushed onto the inbox: as good as queued from here on.
+        q.at = where::pending;
+        m_.pending.push_back(id);
+    }
+    switch (il_.op) {
+    case 0:
+    case 1:
+        if (n == 3) {
+            do_cancel(static_cast<std::size_t>(id), il_.op == 1);
+        } else {
+            // Not yet visible: the request ends cancelled by the end of the
+            // submit (now, at step 2, whose slot the inbox then gives back).
+            q.cancel_before_submit = true;
+            const auto out = core_.cancel(q.key, il_.op == 1);
+            CHECK(out.forward == nullptr, "cancel of a request being submitted forwarded");
+            apply(out.fx);
+        }
+        break;
+    case 2: do_stop(); break;
+    case 3: do_close(); break;
+    default: do_take(8, SIZE_MAX, SIZE_MAX, core_type::taker::comes_back); break;
+    }
+}
+
 void fuzz_run::check_invariants(const char* step)
 {
     const std::string at = std::string("after ") + step + ": ";
@@ -800,12 +888,18 @@ void fuzz_run::run(reader& in)
         const std::uint8_t op = in.byte();
         const char* step = "?";
         switch (op % 16) {
-        case 0:
-        case 1: {  // prepare + submit
+        case 0: {  // prepare + submit
             step = "submit";
             const std::uint8_t d = in.byte();
             const int id = do_prepare();
             do_submit(id, pick_deadline(d));
+            break;
+        }
+        case 1: {  // prepare + submit, with a call made between two of its steps
+            step = "submit interleaved";
+            const std::uint8_t d = in.byte(), x = in.byte();
+            const int id = do_prepare();
+            do_submit(id, pick_deadline(d), interleave{x % 4, (x / 4) % 5});
             break;
         }
         case 2:  // prepare, held
@@ -968,6 +1062,12 @@ void init_from_env()
 }
 
 }  // namespace
+
+void fuzz_core_step(int n)
+{
+    if (g_run)
+        g_run->step_hook(n);
+}
 
 #ifndef DUPLEX_FUZZ_STANDALONE
 

@@ -21,6 +21,13 @@
 #include <mutex>
 #include <utility>
 
+// A test hook between the atomic steps of a request's publication (see
+// submit()): the fuzzer defines it to run other core calls there, as another
+// thread could. Empty otherwise.
+#ifndef BOOST_DUPLEX_DETAIL_CORE_STEP
+#define BOOST_DUPLEX_DETAIL_CORE_STEP(n) ((void)0)
+#endif
+
 namespace boost::duplex::detail {
 
 // What the backend must do after a call into the core.
@@ -124,10 +131,12 @@ public:
         // The fast path: room in the queue and nobody older waiting for it.
         if (deadline <= now || room_count_.load(std::memory_order_relaxed) != 0 || !try_reserve())
             return submit_locked(s, deadline, now, false);
+        BOOST_DUPLEX_DETAIL_CORE_STEP(1);  // a place reserved
         slot_state expected = slot_state::free;
         if (!s->state.compare_exchange_strong(expected, slot_state::inbox, std::memory_order_release,
                                               std::memory_order_relaxed))
             return submit_locked(s, deadline, now, true);  // cancelled before it was submitted
+        BOOST_DUPLEX_DETAIL_CORE_STEP(2);  // the slot is `inbox`, not yet pushed
         std::uintptr_t head = inbox_.load(std::memory_order_relaxed);
         do {
             if (head == closed_mark)
@@ -135,6 +144,7 @@ public:
             s->inbox_next = head == idle_mark ? nullptr : reinterpret_cast<slot_type*>(head);
         } while (!inbox_.compare_exchange_weak(head, reinterpret_cast<std::uintptr_t>(s), std::memory_order_release,
                                                std::memory_order_relaxed));
+        BOOST_DUPLEX_DETAIL_CORE_STEP(3);  // pushed, the timer not yet told
         effects fx;
         fx.wake_responder = head == idle_mark;
         // The timer must hear of a deadline earlier than what it waits for;
