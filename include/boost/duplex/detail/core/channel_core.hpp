@@ -294,8 +294,12 @@ public:
             limit_ = limit;
             std::size_t n = limit > in_flight_ ? limit - in_flight_ : 0;
             std::size_t wanted = n < most ? n : most;
-            std::uintptr_t was_idle = idle_mark;
-            inbox_.compare_exchange_strong(was_idle, 0, std::memory_order_relaxed);  // the responder is awake
+            if (inbox_.load(std::memory_order_relaxed) == idle_mark) {
+                // Awake now, woken by something else than a request (the
+                // timer, a stop): only the responder side clears its own mark.
+                std::uintptr_t was_idle = idle_mark;
+                inbox_.compare_exchange_strong(was_idle, 0, std::memory_order_relaxed);
+            }
             for (;;) {
                 absorb(batch);
                 while (wanted != 0) {
@@ -711,12 +715,11 @@ private:
     // its waiter completed then; it goes back to the table now.
     void absorb(completion_batch& batch) noexcept
     {
-        const std::uintptr_t head = inbox_.load(std::memory_order_relaxed);
-        if (head == 0 || head == idle_mark || head == closed_mark)
-            return;
-        // Only lock holders replace a list with a mark or empty it, so it
-        // is still a list.
-        absorb_list(inbox_.exchange(0, std::memory_order_acquire), batch);
+        // Marks and the empty list are below any slot's address.
+        if (inbox_.load(std::memory_order_relaxed) > closed_mark)
+            // Only lock holders replace a list with a mark or empty it, so it
+            // is still a list.
+            absorb_list(inbox_.exchange(0, std::memory_order_acquire), batch);
     }
 
     void absorb_list(std::uintptr_t head, completion_batch& batch) noexcept
@@ -749,7 +752,7 @@ private:
     bool close_inbox(completion_batch& batch) noexcept
     {
         const std::uintptr_t head = inbox_.exchange(closed_mark, std::memory_order_acquire);
-        if (head != 0 && head != idle_mark && head != closed_mark)
+        if (head > closed_mark)
             absorb_list(head, batch);
         return head == idle_mark;
     }
