@@ -14,6 +14,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "common.hpp"
+#include "../fragile.hpp"
 #include "../throwing_limiter.hpp"
 
 #include <boost/duplex/asio.hpp>
@@ -371,4 +372,131 @@ BOOST_AUTO_TEST_CASE(a_throwing_user_limiter_is_contained)
     responder.stop();
     BOOST_TEST_REQUIRE(run_until(ctx, [&] { return run.has_value(); }));
     BOOST_TEST(run->has_value());
+}
+
+// Runs `ctx` until `done()` or until std::bad_alloc escapes run() (a
+// completion handler threw it): 1 if it did, 0 if `done()` came first.
+template <class Done>
+int run_until_done_or_thrown(net::io_context& ctx, Done done)
+{
+    const auto until = steady::now() + 10s;
+    while (!done() && steady::now() < until) {
+        try {
+            ctx.run_one_for(std::chrono::milliseconds(100));
+        } catch (const std::bad_alloc&) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+// A Request or Response whose move throws (std::bad_alloc) never terminates
+// the program: whichever move throws, the request's initiation throws, or it
+// completes with its value or handler_failed, or its completion handler
+// throws out of run() (as any throwing completion handler does); nothing
+// else is disturbed, and the responder goes on.
+template <class Handler>
+void check_throwing_moves(Handler handler)
+{
+    using duplex_test_support::fragile;
+    for (int k = 1; k <= 10; ++k) {
+        BOOST_TEST_CONTEXT("the move that throws: " << k)
+        {
+            net::io_context ctx;
+            auto ch = dx::make_asio_channel<fragile, fragile>(ctx.get_executor(), options(30s));
+            auto& client = ch.first;
+            auto& responder = ch.second;
+            std::optional<dx::result<void>> run;
+            responder.async_run(handler, dx::fixed_concurrency{1}, [&](dx::result<void> r) { run.emplace(std::move(r)); });
+            std::optional<dx::result<fragile>> got;
+            int escaped = 0;
+            fragile::arm(k);
+            try {
+                client.async_request(fragile(7), [&](dx::result<fragile> r) { got.emplace(std::move(r)); });
+            } catch (const std::bad_alloc&) {
+                ++escaped;
+            }
+            if (escaped == 0)
+                escaped = run_until_done_or_thrown(ctx, [&] { return got.has_value(); });
+            fragile::arm(0);
+            BOOST_TEST_REQUIRE((got.has_value() || escaped == 1));
+            if (got) {
+                if (got->has_value())
+                    BOOST_TEST(got->value().v == 21);
+                else
+                    BOOST_TEST(failed_with(*got, dx::error::handler_failed));
+            }
+            std::optional<dx::result<fragile>> next;
+            client.async_request(fragile(5), [&](dx::result<fragile> r) { next.emplace(std::move(r)); });
+            BOOST_TEST_REQUIRE(run_until(ctx, [&] { return next.has_value(); }));
+            BOOST_TEST_REQUIRE(next->has_value());
+            BOOST_TEST(next->value().v == 15);
+            responder.stop();
+            BOOST_TEST_REQUIRE(run_until(ctx, [&] { return run.has_value(); }));
+            BOOST_TEST(run->has_value());
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_sync_handler_s_values_whose_moves_throw_fail_their_own_request_only)
+{
+    using duplex_test_support::fragile;
+    check_throwing_moves([](fragile f) { return fragile(f.v * 3); });
+}
+
+BOOST_AUTO_TEST_CASE(an_awaitable_handler_s_values_whose_moves_throw_fail_their_own_request_only)
+{
+    using duplex_test_support::fragile;
+    check_throwing_moves([](fragile f) -> net::awaitable<fragile> { co_return fragile(f.v * 3); });
+}
+
+// The same for a batch: whichever move of its elements or responses throws,
+// the batch completes once (with its values or an error), or the initiation
+// or the completion handler throws it; the responder goes on.
+BOOST_AUTO_TEST_CASE(a_batch_of_values_whose_moves_throw_completes_once)
+{
+    using duplex_test_support::fragile;
+    for (int k = 1; k <= 24; ++k) {
+        BOOST_TEST_CONTEXT("the move that throws: " << k)
+        {
+            net::io_context ctx;
+            auto ch = dx::make_asio_channel<fragile, fragile>(ctx.get_executor(), options(30s));
+            auto& client = ch.first;
+            auto& responder = ch.second;
+            std::optional<dx::result<void>> run;
+            responder.async_run([](fragile f) { return fragile(f.v * 3); }, dx::fixed_concurrency{2},
+                                [&](dx::result<void> r) { run.emplace(std::move(r)); });
+            std::vector<fragile> reqs;
+            reqs.reserve(3);
+            for (int i = 1; i <= 3; ++i)
+                reqs.emplace_back(i);
+            int calls = 0, escaped = 0;
+            std::optional<dx::result<std::vector<fragile>>> got;
+            fragile::arm(k);
+            try {
+                client.async_request_batch(std::move(reqs), 2, [&](dx::result<std::vector<fragile>> r) {
+                    ++calls;
+                    got.emplace(std::move(r));
+                });
+            } catch (const std::bad_alloc&) {
+                ++escaped;
+            }
+            if (escaped == 0)
+                escaped = run_until_done_or_thrown(ctx, [&] { return calls != 0; });
+            fragile::arm(0);
+            BOOST_TEST_REQUIRE((calls == 1 || escaped == 1));
+            if (got && got->has_value()) {
+                BOOST_TEST_REQUIRE(got->value().size() == 3u);
+                for (int i = 0; i != 3; ++i)
+                    BOOST_TEST(got->value()[static_cast<std::size_t>(i)].v == 3 * (i + 1));
+            }
+            std::optional<dx::result<fragile>> next;
+            client.async_request(fragile(5), [&](dx::result<fragile> r) { next.emplace(std::move(r)); });
+            BOOST_TEST_REQUIRE(run_until(ctx, [&] { return next.has_value(); }));
+            BOOST_TEST_REQUIRE(next->has_value());
+            responder.stop();
+            BOOST_TEST_REQUIRE(run_until(ctx, [&] { return run.has_value(); }));
+            BOOST_TEST(calls <= 1);
+        }
+    }
 }

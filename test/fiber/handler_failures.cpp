@@ -15,6 +15,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "common.hpp"
+#include "../fragile.hpp"
 #include "../throwing_limiter.hpp"
 
 #include <boost/system/errc.hpp>
@@ -257,4 +258,42 @@ BOOST_AUTO_TEST_CASE(a_throwing_user_limiter_is_contained)
     ch.client.reset();
     BOOST_TEST_REQUIRE(run.wait_done());
     BOOST_TEST(run.result() == boost::system::error_code());
+}
+
+// A Request or Response whose move throws (std::bad_alloc) never terminates
+// the program: whichever move throws (counted on both threads), the call
+// throws it, or the request completes with its value or handler_failed;
+// nothing else is disturbed, and the responder goes on.
+BOOST_AUTO_TEST_CASE(values_whose_moves_throw_fail_their_own_request_only)
+{
+    using duplex_test_support::fragile;
+    watchdog wd;
+    for (int k = 1; k <= 10; ++k) {
+        BOOST_TEST_CONTEXT("the move that throws: " << k)
+        {
+            channel<fragile, fragile> ch;
+            runner run(*ch.responder, [](fragile f) { return fragile(f.v * 3); }, dx::fixed_concurrency{1});
+            int escaped = 0;
+            std::optional<dx::result<fragile>> got;
+            fragile::arm(k);
+            try {
+                got.emplace(ch.client->request(fragile(7)));
+            } catch (const std::bad_alloc&) {
+                ++escaped;
+            }
+            fragile::arm(0);
+            BOOST_TEST_REQUIRE((got.has_value() || escaped == 1));
+            if (got) {
+                if (got->has_value())
+                    BOOST_TEST(got->value().v == 21);
+                else
+                    BOOST_TEST((got->error() == dx::make_error_code(dx::error::handler_failed)));
+            }
+            auto next = ch.client->request(fragile(5));
+            BOOST_TEST_REQUIRE(next.has_value());
+            BOOST_TEST(next.value().v == 15);
+            ch.client.reset();
+            BOOST_TEST_REQUIRE(run.wait_done());
+        }
+    }
 }

@@ -10,6 +10,7 @@
 
 #include <boost/duplex/detail/asio/channel.hpp>
 #include <boost/duplex/detail/asio/completion.hpp>
+#include <boost/duplex/detail/core/invocation.hpp>
 
 #include <boost/asio/cancellation_type.hpp>
 
@@ -71,7 +72,7 @@ class request_op final : public waiter<Response> {
         void operator()()
         {
             request_op* op = std::exchange(op_, nullptr);
-            result<Response> r(std::move(*op->result_.get()));
+            result<Response> r = move_or_fail(*op->result_.get());  // a throw here would leak the op
             op->result_.destroy();
             op->consume().invoke(std::move(r));
         }
@@ -122,7 +123,9 @@ private:
             }
             return;
         }
-        self->result_.emplace(std::move(r));
+        // Kept until the posted completion runs; a Response whose move
+        // throws cannot be kept, and the client hears handler_failed.
+        emplace_or_fail(self->result_, r);
         post_with(self->post_memory_, *io, posted(self));
     }
 

@@ -234,7 +234,7 @@ private:
         limiter_.on_start();
         const time_point started = invocation_clock<Limiter>::now();
         if constexpr (!is_async) {
-            auto r = invoke_sync<Response>(handler_, core_type::take_request(s));
+            auto r = invoke_taken<Response, core_type>(handler_, s);
             end(s, std::move(r), started);
         } else {
             invocation* inv = nullptr;
@@ -288,7 +288,8 @@ private:
         slot_type* s = inv->slot;
         s->run_data = nullptr;
         inv->running = false;
-        result<Response> r = inv->outcome ? std::move(*inv->outcome) : result<Response>(make_error_code(error::handler_failed));
+        result<Response> r =
+            inv->outcome ? move_or_fail(*inv->outcome) : result<Response>(make_error_code(error::handler_failed));
         inv->outcome.reset();
         const time_point started = inv->started;
         inv->signal.slot().clear();

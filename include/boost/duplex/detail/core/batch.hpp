@@ -9,6 +9,7 @@
 #define BOOST_DUPLEX_DETAIL_CORE_BATCH_HPP
 
 #include <boost/duplex/detail/core/channel_core.hpp>
+#include <boost/duplex/detail/core/invocation.hpp>
 #include <boost/duplex/detail/core/parking_mutex.hpp>
 #include <boost/duplex/error.hpp>
 
@@ -77,6 +78,7 @@ public:
         , deadline_(batch_timeout ? std::optional<time_point>(deadline_after(now, *batch_timeout)) : std::nullopt)
         , results_(source_.size())
     {
+        out_.reserve(results_.size());
     }
 
     batch_engine(const batch_engine&) = delete;
@@ -112,29 +114,36 @@ public:
         pump(std::move(lk));
     }
 
-    // The batch's value, once on_done() was called.
-    batch_value_t<Response, Settled> take_value()
+    // The batch's value, once on_done() was called. Allocates nothing (its
+    // vector was reserved at the start), so it may run where nothing may
+    // throw: an element whose Response move throws is handler_failed.
+    batch_value_t<Response, Settled> take_value() noexcept
     {
         const error failed_unsent = cancelled_ ? error::cancelled : error::invalid_argument;
         if constexpr (Settled) {
-            std::vector<result<Response>> out;
-            out.reserve(results_.size());
-            for (auto& r : results_)
-                out.push_back(r ? std::move(*r) : result<Response>(make_error_code(failed_unsent)));
-            return out;
+            for (auto& r : results_) {
+                try {
+                    out_.push_back(r ? std::move(*r) : result<Response>(make_error_code(failed_unsent)));
+                } catch (...) {
+                    out_.push_back(result<Response>(make_error_code(error::handler_failed)));
+                }
+            }
+            return std::move(out_);
         } else {
             if (failure_)
                 return failure_;
             if (concurrency_ == 0 && !results_.empty())
                 return make_error_code(error::invalid_argument);
-            std::vector<Response> out;
-            out.reserve(results_.size());
             for (auto& r : results_) {
                 if (!r)
                     return make_error_code(failed_unsent);
-                out.push_back(std::move(*r));
+                try {
+                    out_.push_back(std::move(*r));
+                } catch (...) {
+                    return make_error_code(error::handler_failed);
+                }
             }
-            return out;
+            return std::move(out_);
         }
     }
 
@@ -160,12 +169,26 @@ private:
     {
         std::vector<slot_key> to_cancel;
         std::unique_lock lk(mutex_);
+        bool lost = false;  // a Response whose move throws cannot be kept
+        if (r) {
+            try {
+                if constexpr (Settled)
+                    results_[s->index].emplace(std::move(r));
+                else
+                    results_[s->index].emplace(std::move(r).assume_value());
+            } catch (...) {
+                lost = true;
+            }
+        }
+        // That element fails with handler_failed, as in a request of its own.
+        const boost::system::error_code failed =
+            lost ? make_error_code(error::handler_failed) : r ? boost::system::error_code() : r.error();
         if constexpr (Settled) {
-            results_[s->index].emplace(std::move(r));
-        } else if (r) {
-            results_[s->index].emplace(std::move(r).assume_value());
-        } else if (!failure_) {
-            failure_ = r.error();
+            if (failed)
+                results_[s->index].emplace(failed);
+        }
+        if (!Settled && failed && !failure_) {
+            failure_ = failed;
             stopping_ = true;
             s->active = false;
             try {
@@ -273,6 +296,7 @@ private:
     const std::size_t concurrency_;
     const std::optional<time_point> deadline_;
     std::vector<std::optional<element_type>> results_;
+    std::vector<element_type> out_;  // the value, reserved at the start
     std::vector<std::unique_ptr<sub>> subs_;
 
     parking_mutex mutex_;

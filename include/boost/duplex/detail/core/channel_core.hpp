@@ -402,12 +402,16 @@ public:
         return false;
     }
 
-    // Moves the request out of a slot that take() handed over.
+    // Moves the request out of a slot that take() handed over. The slot's
+    // copy is destroyed even when the move throws (the exception then goes
+    // to the caller).
     static Request take_request(slot_type* s)
     {
-        Request r(std::move(*s->request.get()));
-        s->request.destroy();
-        return r;
+        struct destroy_after {
+            slot_type* s;
+            ~destroy_after() { s->request.destroy(); }
+        } guard{s};
+        return Request(std::move(*s->request.get()));
     }
 
     // Reports the end of the handler invocation of slot `s` (taken by take(),

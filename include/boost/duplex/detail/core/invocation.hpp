@@ -50,6 +50,43 @@ result<Response> invoke_sync(Handler& h, Request&& req) noexcept
     }
 }
 
+// invoke_sync() on the request of a taken slot, moved out inside the same
+// try: a Request whose move throws fails its request (handler_failed) as a
+// throwing handler does, and the responder goes on.
+template <class Response, class Core, class Handler>
+result<Response> invoke_taken(Handler& h, typename Core::slot_type* s) noexcept
+{
+    try {
+        return to_result<Response>(h(Core::take_request(s)));
+    } catch (...) {
+        return make_error_code(error::handler_failed);
+    }
+}
+
+// Moves a result on a path that must not throw: a Response whose move throws
+// becomes handler_failed (the response cannot reach its client).
+template <class Response>
+result<Response> move_or_fail(result<Response>& r) noexcept
+{
+    try {
+        return std::move(r);
+    } catch (...) {
+        return make_error_code(error::handler_failed);
+    }
+}
+
+// Stores a result (in a std::optional or a manual) on a path that must not
+// throw: a Response whose move throws is stored as handler_failed instead.
+template <class Storage, class Response>
+void emplace_or_fail(Storage& to, result<Response>& r) noexcept
+{
+    try {
+        to.emplace(std::move(r));
+    } catch (...) {
+        to.emplace(make_error_code(error::handler_failed));
+    }
+}
+
 // The time to check a taken request against when its handler is about to
 // start (channel_core::begin()): a request without a deadline needs no clock.
 template <class Slot>

@@ -9,6 +9,7 @@
 #define BOOST_DUPLEX_DETAIL_FIBER_OPERATIONS_HPP
 
 #include <boost/duplex/detail/core/batch.hpp>
+#include <boost/duplex/detail/core/invocation.hpp>
 #include <boost/duplex/detail/core/request_source.hpp>
 #include <boost/duplex/detail/fiber/channel.hpp>
 
@@ -32,7 +33,7 @@ private:
     static void on_complete(waiter<Response>* w, result<Response>&& r, bool) noexcept
     {
         auto* self = static_cast<request_waiter*>(w);
-        self->value.emplace(std::move(r));
+        emplace_or_fail(self->value, r);  // a Response whose move throws: handler_failed
         self->done.raise();  // the last touch: the waiting fiber may return at once
     }
 };

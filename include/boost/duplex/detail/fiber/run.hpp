@@ -277,7 +277,7 @@ private:
     {
         limiter_.on_start();
         const time_point started = invocation_clock<Limiter>::now();
-        auto r = invoke_sync<Response>(handler_, core_type::take_request(s));
+        auto r = invoke_taken<Response, core_type>(handler_, s);
         end_invocation(ch_.core, limiter_, s, std::move(r), started, invocation_clock<Limiter>::now());
     }
 
