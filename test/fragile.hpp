@@ -54,6 +54,14 @@ private:
     }
 };
 
+// What a request for `fragile(x)` may end with when a move may have thrown:
+// its value `expect`, or the error `failed`.
+template <class Result, class Error>
+bool is_value_or(const Result& r, int expect, const Error& failed)
+{
+    return r.has_value() ? r.value().v == expect : r.error() == failed;
+}
+
 }  // namespace duplex_test_support
 
 #endif
