@@ -545,3 +545,95 @@ BOOST_AUTO_TEST_CASE(batch_allocations_do_not_grow_with_its_size)
                                                             << " (warm-up batch: " << w.allocations << ")");
     BOOST_TEST(run.stop(responder));
 }
+
+// ---------------------------------------------------------------------------
+// What cannot fail allocates nothing (issues #11, #12)
+// ---------------------------------------------------------------------------
+
+// The calls that are noexcept (destroying the responder, a
+// cancellation, dropping the last client) carry out what the core asks for
+// (a re-armed timer, a cancelled one, a woken responder, the run's end) with
+// posts. They must take no memory at that point: out of memory, a noexcept
+// path can only terminate. Each is measured on this thread, outside the
+// io_context's run(), where Asio's recycling cache holds nothing and every
+// post that allocates reaches the counter. A request with a deadline is
+// pending in each, so that the timer is armed and the call disarms it.
+namespace {
+
+struct pending_request {
+    pending_request(client_type& client, net::io_context& io)
+    {
+        client.async_request(7, 10s, net::bind_cancellation_slot(signal.slot(), [this](dx::result<value_type> r) {
+                                 result.emplace(r);
+                             }));
+        io.poll();  // the timer is armed
+        io.restart();
+    }
+
+    net::cancellation_signal signal;
+    std::optional<dx::result<value_type>> result;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(destroying_the_responder_allocates_nothing)
+{
+    if (!counting())
+        return;
+    net::io_context io;
+    auto [client, responder] = dx::make_asio_channel<value_type, value_type>(io.get_executor());
+    pending_request p(client, io);
+    std::optional<responder_type> gone(std::move(responder));
+
+    const std::uint64_t before = bench::allocations().count;
+    gone.reset();
+    const std::uint64_t after = bench::allocations().count;
+
+    io.run_for(limit);
+    BOOST_TEST_REQUIRE(p.result.has_value());
+    BOOST_TEST((p.result->error() == dx::error::closed));
+    BOOST_TEST(after - before == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_terminal_cancellation_allocates_nothing)
+{
+    if (!counting())
+        return;
+    net::io_context io;
+    auto [client, responder] = dx::make_asio_channel<value_type, value_type>(io.get_executor());
+    pending_request p(client, io);
+
+    const std::uint64_t before = bench::allocations().count;
+    p.signal.emit(net::cancellation_type::terminal);
+    const std::uint64_t after = bench::allocations().count;
+
+    io.run_for(limit);
+    BOOST_TEST_REQUIRE(p.result.has_value());
+    BOOST_TEST((p.result->error() == dx::error::cancelled));
+    BOOST_TEST(after - before == 0u);
+}
+
+// The last client goes while the run is idle: the responder is woken to end it.
+BOOST_AUTO_TEST_CASE(dropping_the_last_client_allocates_nothing)
+{
+    if (!counting())
+        return;
+    net::io_context io;
+    auto [client, responder] = dx::make_asio_channel<value_type, value_type>(io.get_executor());
+    std::optional<dx::result<void>> ran;
+    responder.async_run(echo{}, dx::fixed_concurrency{}, [&](dx::result<void> r) { ran.emplace(r); });
+    {
+        pending_request p(client, io);  // answered: the run goes idle with the timer armed lazily
+        BOOST_TEST_REQUIRE(p.result.has_value());
+    }
+    std::optional<client_type> last(std::move(client));
+
+    const std::uint64_t before = bench::allocations().count;
+    last.reset();
+    const std::uint64_t after = bench::allocations().count;
+
+    io.run_for(limit);
+    BOOST_TEST_REQUIRE(ran.has_value());
+    BOOST_TEST(ran->has_value());
+    BOOST_TEST(after - before == 0u);
+}

@@ -58,16 +58,16 @@ public:
     {
     }
 
-    // Carries out what a call into the core asked for.
-    void apply(effects fx)
+    // Carries out what a call into the core asked for. Called on paths that
+    // cannot fail (a client's destructor, a cancellation, the responder's
+    // destruction): on an io_context's executor each kind of post it makes
+    // travels in memory of the channel's own, so it allocates nothing.
+    void apply(effects fx) noexcept
     {
         if (fx.wake_responder)
             schedule_drain();
         if (fx.rearm_timer)
-            net::post(timer_strand_, [self = this->weak_from_this()]() noexcept {
-                if (auto p = self.lock())
-                    p->arm_timer();
-            });
+            request_timer(timer_rearm);
     }
 
     // Passes a terminal cancellation on to the handler invocation of a running request.
@@ -84,33 +84,22 @@ public:
     }
 
     // Runs the responder's drain on its strand soon: to wake it from idle, or
-    // to carry on after it gave the strand back. On an io_context this
-    // travels in memory of the channel's own (the two never overlap: a wake-up
-    // comes only while the responder is idle, a carry-on only while it is
-    // busy) and enters the strand from the responder's thread: a client on
-    // another thread allocates nothing to wake the responder, and the strand
-    // has no waiting work when its invoker ends, so Asio need not reschedule
-    // (and allocate for) it.
-    void schedule_drain()
+    // to carry on after it gave the strand back. The two never overlap (a
+    // wake-up comes only while the responder is idle, a carry-on only while
+    // it is busy), so they share one post's memory.
+    void schedule_drain() noexcept
     {
-        if (io_executor_) {
-            post_with(wake_memory_, *io_executor_, [self = this->shared_from_this()]() mutable noexcept {
-                auto& strand = self->responder_strand;
-                net::dispatch(strand, [self = std::move(self)]() noexcept { self->drain(); });
-            });
-        } else {
-            net::post(responder_strand, [self = this->shared_from_this()]() noexcept { self->drain(); });
-        }
+        post_to(responder_strand, wake_memory_, [self = this->shared_from_this()]() noexcept { self->drain(); });
     }
 
     // Closes the channel, and ends its run at once (the run's completion is
     // posted; running awaitable handlers hear a terminal cancellation): what
     // destroying the responder and a terminal cancellation of the run both do.
-    void shut_down()
+    void shut_down() noexcept
     {
         apply(core.close());
         cancel_timer();
-        net::post(responder_strand, [self = this->shared_from_this()]() noexcept {
+        post_to(responder_strand, shut_down_memory_, [self = this->shared_from_this()]() noexcept {
             if (self->run)
                 self->run->shut_down(self->run);
         });
@@ -118,15 +107,7 @@ public:
 
     // Once the channel is closed no deadline is left to keep; a wait still
     // armed would hold the io_context's run() for up to a whole timeout.
-    void cancel_timer()
-    {
-        net::post(timer_strand_, [self = this->weak_from_this()]() noexcept {
-            if (auto p = self.lock()) {
-                p->timer_waiting_ = false;
-                p->timer_.cancel();
-            }
-        });
-    }
+    void cancel_timer() noexcept { request_timer(timer_cancel); }
 
     core_type core;
     const net::any_io_executor executor;
@@ -163,6 +144,53 @@ private:
             run->drain(run);
     }
 
+    // Runs `f` on `strand` soon. On an io_context it is posted to the
+    // io_context in `memory` and enters the strand from there: the caller,
+    // which may be a client on another thread in a noexcept path, allocates
+    // nothing, and the strand is entered from a thread that runs the
+    // io_context, whose recycled operation memory Asio then uses (as for its
+    // own operations). Any other executor gets a plain post, which Asio's
+    // type-erased executors allocate for. `f` must keep the channel alive
+    // (it holds `memory`) until it runs or is destroyed.
+    template <class Function>
+    void post_to(const net::any_io_executor& strand, post_buffer<64>& memory, Function f) noexcept
+    {
+        if (io_executor_) {
+            post_with(memory, *io_executor_, [&strand, f = std::move(f)]() mutable noexcept {
+                net::dispatch(strand, std::move(f));
+            });
+        } else {
+            net::post(strand, std::move(f));
+        }
+    }
+
+    // The timer strand's work, coalesced: whatever was asked for until it
+    // runs is done by one post, so that it needs one post's memory.
+    static constexpr unsigned timer_posted = 1;
+    static constexpr unsigned timer_rearm = 2;
+    static constexpr unsigned timer_cancel = 4;
+
+    void request_timer(unsigned what) noexcept
+    {
+        if (timer_work_.fetch_or(what | timer_posted, std::memory_order_acq_rel) & timer_posted)
+            return;  // the post in flight does it
+        post_to(timer_strand_, timer_memory_, [self = this->shared_from_this()]() noexcept { self->timer_work(); });
+    }
+
+    // Timer strand only.
+    void timer_work() noexcept
+    {
+        const unsigned what = timer_work_.exchange(0, std::memory_order_acq_rel);
+        if (what & timer_cancel) {
+            // The channel is closed: no deadline is left, and the core
+            // answers any later re-arm with none.
+            timer_waiting_ = false;
+            timer_.cancel();
+        } else if (what & timer_rearm) {
+            arm_timer();
+        }
+    }
+
     // Timer strand only. Sets the timer to what the core says it must wait
     // for: the earliest deadline, or, while a run holds the io_context anyway,
     // a lazy horizon (see channel_core::next_deadline). `fired`: the last
@@ -194,7 +222,12 @@ private:
     }
 
     const std::optional<net::io_context::executor_type> io_executor_ = as_optional(io_context_executor_of(executor));
+    // The memory of the channel's own posts, one for each kind (each has at
+    // most one in flight, but for a rare overlap, which goes to the heap).
     post_buffer<64> wake_memory_;
+    post_buffer<64> timer_memory_;
+    post_buffer<64> shut_down_memory_;
+    std::atomic<unsigned> timer_work_{0};  // timer_posted | timer_rearm | timer_cancel
     net::any_io_executor timer_strand_;
     net::steady_timer timer_;
     bool timer_waiting_ = false;  // timer strand only

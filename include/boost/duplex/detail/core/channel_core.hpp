@@ -771,6 +771,10 @@ private:
 
     time_point next_deadline_locked(time_point now, bool keep_lazily, bool fired) noexcept
     {
+        if (closed_) {  // nothing can be pending any more
+            lazy_ = false;
+            return time_point::max();
+        }
         if (!heap_.empty()) {
             lazy_ = false;
             return heap_.top()->deadline;
