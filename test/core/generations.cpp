@@ -91,6 +91,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(late_finish_after_terminal_cancel_is_dropped_and_r
 
     BOOST_TEST((core.finish(sa, dx::result<int>(42)) == dd::run_outcome::cancelled));
     BOOST_TEST(a.calls == 1u);
+    core.reclaim_finished();  // as the responder's next take() would
 
     // The slot comes back for b; a forwarded cancellation that arrives late
     // can tell b's run from a's by the run tag.
@@ -298,6 +299,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(generation_moves_on_every_reuse, Storage, storage_
     // Six lives of one slot, each ending a different way.
     keys.push_back(submit_k(core, 0, t0 + 10s, w[0], t0));
     (void)finish_value(core, take(core, 1, t0)[0], 0);  // delivered
+    core.reclaim_finished();  // as the responder's next take() would
     keys.push_back(submit_k(core, 1, t0 + 1s, w[1], t0));
     (void)core.expire(t0 + 1s);  // timed out while queued
     keys.push_back(submit_k(core, 2, t0 + 10s, w[2], t0));
@@ -313,6 +315,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(generation_moves_on_every_reuse, Storage, storage_
     BOOST_TEST_REQUIRE(t.size() == 1u);
     (void)core.expire(t0 + 10s);  // timed out while running
     (void)finish_value(core, t[0], 5);
+    core.reclaim_finished();
     auto* s = core.prepare();
     keys.push_back(core.key_of(s));
     core.unprepare(s);

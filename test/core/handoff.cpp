@@ -86,6 +86,7 @@ struct scenario {
     std::size_t limit;
     bool cancel;
     bool short_deadlines;
+    bool timer_thread;  // a thread of its own expires deadlines (else the responder does)
 };
 
 template <class Storage>
@@ -175,6 +176,18 @@ void run_scenario(const scenario& sc)
         });
     }
 
+    // The timer: it races the responder's finish() for requests whose
+    // deadline passes while their handler runs.
+    std::thread timer;
+    if (sc.timer_thread) {
+        timer = std::thread([&] {
+            while (!clients_done.load()) {
+                (void)core.expire(dd::clock_type::now());
+                std::this_thread::yield();
+            }
+        });
+    }
+
     std::thread canceller;
     if (sc.cancel) {
         canceller = std::thread([&] {
@@ -196,6 +209,8 @@ void run_scenario(const scenario& sc)
     clients_done.store(true);
     if (canceller.joinable())
         canceller.join();
+    if (timer.joinable())
+        timer.join();
     apply(core.detach_client());  // the run ends once everything is answered
     responder.join();
 
@@ -232,32 +247,41 @@ void run_scenario(const scenario& sc)
 BOOST_AUTO_TEST_CASE_TEMPLATE(racing_clients_and_a_responder_lose_nothing_through_a_roomy_queue, Storage,
                               storage_policies)
 {
-    run_scenario<Storage>({1024, dx::overflow::wait, 16, false, false});
+    run_scenario<Storage>({1024, dx::overflow::wait, 16, false, false, false});
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(racing_clients_waiting_for_room_in_a_small_queue_lose_nothing, Storage,
                               storage_policies)
 {
-    run_scenario<Storage>({2, dx::overflow::wait, 4, false, false});
+    run_scenario<Storage>({2, dx::overflow::wait, 4, false, false, false});
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(racing_clients_refused_by_a_full_queue_get_queue_full_and_nothing_else, Storage,
                               storage_policies)
 {
-    run_scenario<Storage>({3, dx::overflow::reject, 2, false, false});
+    run_scenario<Storage>({3, dx::overflow::reject, 2, false, false, false});
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(cancels_racing_submits_end_each_request_once, Storage, storage_policies)
 {
-    run_scenario<Storage>({8, dx::overflow::wait, 4, true, false});
+    run_scenario<Storage>({8, dx::overflow::wait, 4, true, false, false});
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(deadlines_passing_in_the_inbox_end_each_request_once, Storage, storage_policies)
 {
-    run_scenario<Storage>({64, dx::overflow::wait, 8, true, true});
+    run_scenario<Storage>({64, dx::overflow::wait, 8, true, true, false});
 }
 
 BOOST_AUTO_TEST_CASE(a_rendezvous_channel_hands_over_across_threads)
 {
-    run_scenario<dx::sharded_slab>({0, dx::overflow::wait, 4, false, false});
+    run_scenario<dx::sharded_slab>({0, dx::overflow::wait, 4, false, false, false});
+}
+
+// A response racing a terminal cancel (another thread) and its own deadline
+// (a timer thread): one compare-and-swap of the slot's state settles each
+// race (finish() takes no lock), and the waiter hears exactly one outcome.
+BOOST_AUTO_TEST_CASE_TEMPLATE(finishes_racing_cancels_and_a_timer_thread_end_each_request_once, Storage,
+                              storage_policies)
+{
+    run_scenario<Storage>({64, dx::overflow::wait, 8, true, true, true});
 }

@@ -22,6 +22,11 @@
 // pushed onto the inbox), and between two of them, as another thread could,
 // the fuzzer cancels that request (terminally or not), stops or closes the
 // channel, or takes (BOOST_DUPLEX_DETAIL_CORE_STEP, the core's test hook).
+// So may a finish: its lock-free delivery settles the request's fate with
+// one compare-and-swap, then puts the slot on a list for the responder side
+// to reap; between the two the fuzzer cancels the request (terminally or
+// not), stops or closes the channel, takes, or lets its deadline pass and
+// expires, none of which may end it now.
 //
 // The model keeps, per request, where it is (held, pending, running,
 // abandoned, ended) and checks after every step:
@@ -172,6 +177,7 @@ enum class where {
     pending,    // queued or waiting for room
     taken,      // taken with others, handler not started (begin() not yet called), waiter waiting
     running,    // taken, waiter waiting
+    finishing,  // delivered (finish() past its compare-and-swap), waiter not yet completed
     abandoned,  // taken, waiter already completed, handler not ended
     ended,      // waiter completed, slot gone back (or never submitted)
     dropped     // unprepared (never submitted)
@@ -184,6 +190,7 @@ const char* name(where w)
     case where::pending: return "pending";
     case where::taken: return "taken";
     case where::running: return "running";
+    case where::finishing: return "finishing";
     case where::abandoned: return "abandoned";
     case where::ended: return "ended";
     case where::dropped: return "dropped";
@@ -259,10 +266,11 @@ public:
 
     void run(reader& in);
 
-    // A call made between two steps of a lock-free submit(): at `step` (1: a
-    // place reserved; 2: the slot marked inbox, not pushed; 3: pushed, the
-    // timer not yet told), `op`: 0 cancel it, 1 cancel it terminally, 2 stop,
-    // 3 close, 4 take.
+    // A call made between two steps of a lock-free submit() or finish(): at
+    // `step` (submit: 1 a place reserved; 2 the slot marked inbox, not pushed;
+    // 3 pushed, the timer not yet told; finish: 4 delivered, the slot not yet
+    // on the list to reap), `op`: 0 cancel it, 1 cancel it terminally, 2
+    // stop, 3 close, 4 take, 5 (finish only) its deadline passes and expires.
     struct interleave {
         int step = 0;
         int op = 0;
@@ -571,7 +579,9 @@ private:
         m_.demand = idle && m_.pending.empty() && room_left != 0 && !stopped_before ? room_left : 0;
     }
 
-    void do_finish(std::size_t pick, bool ok)
+    void do_finish(std::size_t pick, bool ok) { do_finish(pick, ok, interleave{}); }
+
+    void do_finish(std::size_t pick, bool ok, interleave il)
     {
         std::vector<int> begun;
         for (int id : m_.taken)
@@ -585,9 +595,12 @@ private:
         dx::result<int> r = ok ? dx::result<int>(response_for(id)) : dx::result<int>(handler_error);
         slot_type* s = q.slot;
         q.slot = nullptr;
+        il_ = il;
+        il_.id = id;
         const dd::run_outcome how = core_.finish(s, std::move(r));
+        il_ = {};
         std::vector<expect> want;
-        if (q.at == where::running) {
+        if (q.at == where::running || q.at == where::finishing) {
             CHECK(how == dd::run_outcome::delivered, "finish of running " + describe(m_, id) + " not delivered");
             if (ok)
                 want.push_back({id, expect::value, response_for(id), {}});
@@ -800,9 +813,12 @@ void fuzz_run::step_hook(int n)
     il_.fired = true;
     const int id = il_.id;
     request& q = R(id);
-    static constexpr const char* ops[] = {"cancel", "terminal cancel", "stop", "close", "take"};
-    TRACE("  -- inside submit #%d after step %d: %s\n", id, n, ops[il_.op]);
-    if (n == 3) {
+    static constexpr const char* ops[] = {"cancel", "terminal cancel", "stop", "close", "take", "expire"};
+    TRACE("  -- inside %s #%d after step %d: %s\n", n == 4 ? "finish" : "submit", id, n, ops[il_.op]);
+    if (n == 4) {
+        // Delivered: whatever comes now is too late for it.
+        q.at = where::finishing;
+    } else if (n == 3) {
         // Pushed onto the inbox: as good as queued from here on.
         q.at = where::pending;
         m_.pending.push_back(id);
@@ -810,7 +826,7 @@ void fuzz_run::step_hook(int n)
     switch (il_.op) {
     case 0:
     case 1:
-        if (n == 3) {
+        if (n >= 3) {
             do_cancel(static_cast<std::size_t>(id), il_.op == 1);
         } else {
             // Not yet visible: the request ends cancelled by the end of the
@@ -823,8 +839,17 @@ void fuzz_run::step_hook(int n)
         break;
     case 2: do_stop(); break;
     case 3: do_close(); break;
-    default: do_take(8, SIZE_MAX, SIZE_MAX, core_type::taker::comes_back); break;
+    case 4: do_take(8, SIZE_MAX, SIZE_MAX, core_type::taker::comes_back); break;
+    default:
+        if (q.deadline != time_point::max() && q.deadline > m_.now)
+            m_.now = q.deadline;
+        do_expire();
+        break;
     }
+    // Halfway through a finish the core must agree with the model too (a
+    // request halfway through its submit holds a place the model cannot see).
+    if (n == 4)
+        check_invariants("a call inside a finish");
 }
 
 void fuzz_run::check_invariants(const char* step)
@@ -945,10 +970,20 @@ void fuzz_run::run(reader& in)
             }
             break;
         }
-        case 8:
-            step = "finish error";
-            do_finish(in.byte(), false);
+        case 8: {
+            const std::uint8_t b = in.byte();
+            if (b & 1) {
+                step = "finish error";
+                do_finish(b >> 1, false);
+            } else {
+                // A finish with a call made between its delivery and its
+                // slot's hand-back.
+                step = "finish interleaved";
+                const std::uint8_t x = in.byte();
+                do_finish(b >> 1, (x & 0x80) != 0, interleave{4, (x & 0x7f) % 6});
+            }
             break;
+        }
         case 9: {
             step = "cancel";
             const std::uint8_t b = in.byte();

@@ -22,8 +22,8 @@
 #include <utility>
 
 // A test hook between the atomic steps of a request's publication (see
-// submit()): the fuzzer defines it to run other core calls there, as another
-// thread could. Empty otherwise.
+// submit()) and of its delivery (finish()): the fuzzer defines it to run
+// other core calls there, as another thread could. Empty otherwise.
 #ifndef BOOST_DUPLEX_DETAIL_CORE_STEP
 #define BOOST_DUPLEX_DETAIL_CORE_STEP(n) ((void)0)
 #endif
@@ -84,6 +84,7 @@ public:
     // destroy the channel has closed it first.
     ~channel_core()
     {
+        reap();
         const std::uintptr_t head = inbox_.load(std::memory_order_relaxed);
         BOOST_DUPLEX_ASSERT(queue_.empty() && room_.empty() && (head == 0 || head == idle_mark || head == closed_mark));
         (void)head;
@@ -194,12 +195,13 @@ public:
         {
             std::lock_guard lock(mutex_);
             absorb(batch);
-            while (!heap_.empty() && heap_.top()->deadline <= now) {
-                ++counters_.timed_out;
-                end_early(heap_.top(), batch);
+            reap();
+            for (slot_type* s = heap_top(); s && s->deadline <= now; s = heap_top()) {
+                if (end_early(s, batch))  // false: delivered meanwhile
+                    ++counters_.timed_out;
             }
             promote_waiters();
-            next = heap_.empty() ? time_point::max() : heap_.top()->deadline;
+            next = deadline_of(heap_top());
             armed_.store(next, std::memory_order_relaxed);
         }
         batch.run(table_);
@@ -215,7 +217,8 @@ public:
         {
             std::lock_guard lock(mutex_);
             absorb(batch);
-            t = heap_.empty() ? time_point::max() : heap_.top()->deadline;
+            reap();
+            t = deadline_of(heap_top());
         }
         batch.run(table_);
         return t;
@@ -242,6 +245,7 @@ public:
         {
             std::lock_guard lock(mutex_);
             absorb(batch);
+            reap();
             next = next_deadline_locked(now, keep_lazily, fired);
             armed_.store(next, std::memory_order_relaxed);
         }
@@ -291,6 +295,7 @@ public:
         slot_type* last = nullptr;
         {
             std::lock_guard lock(mutex_);
+            reap();
             limit_ = limit;
             std::size_t n = limit > in_flight_ ? limit - in_flight_ : 0;
             std::size_t wanted = n < most ? n : most;
@@ -308,7 +313,7 @@ public:
                         break;
                     if (s->deadline <= now) {
                         ++counters_.timed_out;
-                        end_early(s, batch);  // takes it off its list
+                        end_early(s, batch);  // takes it off its list (it cannot have finished)
                         continue;
                     }
                     if (s->get_state() == slot_state::queued) {
@@ -416,32 +421,42 @@ public:
 
     // Reports the end of the handler invocation of slot `s` (taken by take(),
     // its request already moved out). Delivers `r` unless the request already
-    // ended, in which case the late result is dropped. The slot goes back to
-    // the table either way. `may_run_inline`: see waiter::complete().
+    // ended, in which case the late result is dropped. No lock: one
+    // compare-and-swap of the slot's state (running -> finished) settles the
+    // race with a cancel, an expiry or a close (running -> abandoned under
+    // the lock); the winner completes the waiter. The slot then goes onto a
+    // list of finished slots, which whoever next holds the lock reaps (takes
+    // off the running list and the deadline heap, counts, gives back to the
+    // table): the responder's next take() at the latest.
+    // `may_run_inline`: see waiter::complete().
     run_outcome finish(slot_type* s, result<Response>&& r, bool may_run_inline = false) noexcept
     {
-        waiter_type* w = nullptr;
-        run_outcome how;
-        {
-            std::lock_guard lock(mutex_);
-            --in_flight_;
-            BOOST_DUPLEX_ASSERT(s->get_state() != slot_state::taken);
-            if (s->get_state() == slot_state::running) {
-                heap_.erase(s);
-                running_.erase(s);
-                ++(r.has_value() ? counters_.completed : counters_.failed);
-                w = s->owner;
-                retire(s);
-                how = run_outcome::delivered;
-            } else {
-                how = s->end_reason;
-                s->set_state(slot_state::free);
-            }
-        }
-        table_.release(s);
+        slot_state st = slot_state::running;
+        const bool delivered =
+            s->state.compare_exchange_strong(st, slot_state::finished, std::memory_order_acq_rel, std::memory_order_acquire);
+        BOOST_DUPLEX_ASSERT(delivered || st == slot_state::abandoned);
+        // Read before the slot is published: the reaper may reuse it at once.
+        const run_outcome how = delivered ? run_outcome::delivered : s->end_reason;
+        waiter_type* const w = delivered ? s->owner : nullptr;
+        if (delivered)
+            BOOST_DUPLEX_DETAIL_CORE_STEP(4);  // delivered, the slot not yet on the list to reap
+        s->failed = !r.has_value();
+        std::uintptr_t head = finished_.load(std::memory_order_relaxed);
+        do
+            s->inbox_next = reinterpret_cast<slot_type*>(head);
+        while (!finished_.compare_exchange_weak(head, reinterpret_cast<std::uintptr_t>(s), std::memory_order_release,
+                                                std::memory_order_relaxed));
         if (w)
             w->complete(std::move(r), may_run_inline);
         return how;
+    }
+
+    // Gives back now the slots finish() let go of, which the responder's next
+    // take() (or any call that takes the lock) would give back anyway.
+    void reclaim_finished() noexcept
+    {
+        std::lock_guard lock(mutex_);
+        reap();
     }
 
     // ---- shutting down ----------------------------------------------------
@@ -499,6 +514,7 @@ public:
         bool abandoned = false;
         {
             std::lock_guard lock(mutex_);
+            reap();
             abandoned = in_flight_ != 0;
         }
         return {close(), abandoned};
@@ -515,8 +531,9 @@ public:
             stopped_ = closed_ = true;
             fx.wake_responder = close_inbox(batch);
             close_waiting(batch);
+            reap();
             while (slot_type* s = running_.front())
-                end_early(s, batch);
+                end_early(s, batch);  // a finished one is only unlinked
             fx.rearm_timer = disarm();
         }
         batch.run(table_);
@@ -548,6 +565,7 @@ public:
     responder_stats stats() const noexcept
     {
         std::lock_guard lock(mutex_);
+        const_cast<channel_core*>(this)->reap();
         responder_stats s = counters_;
         s.queued = queued_.load(std::memory_order_relaxed);  // the inbox too
         s.in_flight = in_flight_;
@@ -594,6 +612,7 @@ private:
         case slot_state::free:
         case slot_state::cancel_pending:
         case slot_state::abandoned:
+        case slot_state::finished:  // delivered: the cancel comes too late
             return;
         case slot_state::running:
             if (!in_flight_too)
@@ -607,8 +626,11 @@ private:
         case slot_state::waiting_room:
             break;
         }
+        if (!end_claimed(s, was, batch)) {  // delivered meanwhile
+            out.forward = nullptr;
+            return;
+        }
         ++counters_.cancelled;
-        end_claimed(s, was, batch);
         promote_waiters();
         out.fx.rearm_timer = disarm();
     }
@@ -775,9 +797,9 @@ private:
             lazy_ = false;
             return time_point::max();
         }
-        if (!heap_.empty()) {
+        if (slot_type* s = heap_top()) {
             lazy_ = false;
-            return heap_.top()->deadline;
+            return s->deadline;
         }
         const duration t = opts_.timeout;
         if (!keep_lazily || t <= duration::zero() || t == duration::max() || (fired && lazy_)) {
@@ -848,29 +870,31 @@ private:
         }
     }
 
-    // Ends slot `s` before its handler delivered (under the lock) and returns
-    // its waiter. A slot that held a request not yet taken goes back to free
-    // (the caller destroys the request and releases it after the lock); one
-    // the responder holds (taken or running) becomes abandoned until the
-    // responder lets go of it (begin() or finish()).
-    waiter_type* end_early(slot_type* s, run_outcome how) noexcept { return end_claimed(s, claim(s), how); }
-
-    void end_early(slot_type* s, completion_batch& batch) noexcept { end_claimed(s, claim(s), batch); }
+    // Ends slot `s` before its handler delivered (under the lock) into
+    // `batch`, which completes its waiter after the lock. A slot that held a
+    // request not yet taken goes back to free (the batch destroys the request
+    // and releases it after the lock); one the responder holds (taken or
+    // running) becomes abandoned until the responder lets go of it (begin()
+    // or finish()). False if the handler's result was delivered first: the
+    // slot is only unlinked then (see finish()).
+    bool end_early(slot_type* s, completion_batch& batch) noexcept { return end_claimed(s, claim(s), batch); }
 
     // The state of slot `s` (under the lock), settled against a begin() that
     // may run at the same time without the lock: a taken slot is claimed (by
     // compare-and-swap to abandoned; `taken` is returned and the caller must
-    // end it), unless its handler just started (`running` is returned).
+    // end it), unless its handler just started (`running` is returned, or
+    // `finished` if it has ended too).
     static slot_state claim(slot_type* s) noexcept
     {
         slot_state st = s->get_state();
         if (st == slot_state::taken)
             s->state.compare_exchange_strong(st, slot_state::abandoned, std::memory_order_acq_rel,
-                                             std::memory_order_relaxed);  // on failure st becomes running
+                                             std::memory_order_acquire);  // on failure st is what begin() made it
         return st;
     }
 
-    // Ends `s`, whose state was `was` (see claim()).
+    // Ends `s`, whose state was `was` (see claim()), and returns its waiter;
+    // null if it was running and finish() came first (it is unlinked then).
     waiter_type* end_claimed(slot_type* s, slot_state was, run_outcome how) noexcept
     {
         switch (was) {
@@ -883,17 +907,30 @@ private:
             room_.erase(s);
             room_count_.store(room_.size(), std::memory_order_relaxed);
             break;
-        case slot_state::taken:
-        case slot_state::running: running_.erase(s); break;
+        case slot_state::running: {
+            s->end_reason = how;  // finish() reads it once it sees `abandoned`
+            slot_state st = slot_state::running;
+            if (!s->state.compare_exchange_strong(st, slot_state::abandoned, std::memory_order_acq_rel,
+                                                  std::memory_order_acquire)) {
+                unlink(s);  // finished: reap() gives it back
+                return nullptr;
+            }
+            running_.erase(s);
+            heap_.erase(s);
+            ++s->generation;
+            return s->owner;
+        }
+        case slot_state::finished: unlink(s); return nullptr;
+        case slot_state::taken: running_.erase(s); break;
         default: break;
         }
         heap_.erase(s);
         waiter_type* w = s->owner;
         // A slot the responder holds, or one still in the inbox (reclaimed
         // when the inbox is absorbed), stays out of the table for now.
-        if (was == slot_state::running || was == slot_state::taken || was == slot_state::inbox) {
-            s->set_state(slot_state::abandoned);
+        if (was == slot_state::taken || was == slot_state::inbox) {
             s->end_reason = how;
+            s->set_state(slot_state::abandoned);
             ++s->generation;
         } else {
             retire(s);
@@ -901,12 +938,66 @@ private:
         return w;
     }
 
-    void end_claimed(slot_type* s, slot_state was, completion_batch& batch) noexcept
+    bool end_claimed(slot_type* s, slot_state was, completion_batch& batch) noexcept
     {
         const bool held_request = was == slot_state::queued || was == slot_state::waiting_room;
-        batch.add(end_claimed(s, was, batch.how()));
+        waiter_type* w = end_claimed(s, was, batch.how());
+        if (!w)
+            return false;
+        batch.add(w);
         if (held_request)
             batch.reclaim(s);
+        return true;
+    }
+
+    // Under the lock: takes finished slot `s` off the running list and the
+    // deadline heap (it may be off already), for reap() to give back.
+    void unlink(slot_type* s) noexcept
+    {
+        heap_.erase(s);
+        if (running_.contains(s))
+            running_.erase(s);
+    }
+
+    // Under the lock: the slot with the earliest deadline (null for none),
+    // past any that finish() delivered and reap() has not seen yet (they are
+    // unlinked here: their deadline no longer counts).
+    slot_type* heap_top() noexcept
+    {
+        while (!heap_.empty()) {
+            slot_type* s = heap_.top();
+            if (s->get_state() != slot_state::finished)
+                return s;
+            unlink(s);
+        }
+        return nullptr;
+    }
+
+    static time_point deadline_of(const slot_type* s) noexcept { return s ? s->deadline : time_point::max(); }
+
+    // Under the lock: gives back the slots finish() let go of. A delivered
+    // one is unlinked and counted; an abandoned one was unlinked when it
+    // ended. Either way the responder holds one request less.
+    void reap() noexcept
+    {
+        if (finished_.load(std::memory_order_relaxed) == 0)
+            return;
+        auto* s = reinterpret_cast<slot_type*>(finished_.exchange(0, std::memory_order_acquire));
+        while (s) {
+            slot_type* next = s->inbox_next;
+            s->inbox_next = nullptr;
+            if (s->get_state() == slot_state::finished) {
+                unlink(s);
+                ++(s->failed ? counters_.failed : counters_.completed);
+                retire(s);
+            } else {
+                BOOST_DUPLEX_ASSERT(s->get_state() == slot_state::abandoned);
+                s->set_state(slot_state::free);
+            }
+            --in_flight_;
+            table_.release(s);
+            s = next;
+        }
     }
 
     // A slot leaves use: its key goes stale.
@@ -949,7 +1040,7 @@ private:
     // response delivered) leave it armed: a run is pending then anyway.
     bool disarm() noexcept
     {
-        if (!heap_.empty() || armed_.load(std::memory_order_relaxed) == time_point::max())
+        if (heap_top() || armed_.load(std::memory_order_relaxed) == time_point::max())
             return false;
         armed_.store(time_point::max(), std::memory_order_relaxed);
         return true;
@@ -978,6 +1069,7 @@ private:
     slot_list<slot_type, &slot_type::run_link> running_;  // handed to the handler, not yet ended
     deadline_heap<slot_type> heap_;
     std::atomic<time_point> drain_at_{time_point::max()};  // stop(drain); read by the responder unlocked
+    std::atomic<std::uintptr_t> finished_{0};  // slots finish() let go of, newest first (see reap())
     bool lazy_ = false;                      // armed_ is a lazy horizon, not a deadline
     std::size_t in_flight_ = 0;
     std::size_t limit_ = 0;

@@ -95,6 +95,7 @@ enum class slot_state : unsigned char {
     queued,        // holds a request, in the queue
     taken,         // handed to the responder with others, still holds its request: its handler has not started
     running,       // its handler started; its waiter waits for the result
+    finished,      // its result was delivered (without the lock); still linked until the core reaps it
     abandoned      // handed to the responder; its waiter has already been completed
 };
 
@@ -118,11 +119,12 @@ struct list_links {
 template <class Request, class Response>
 struct slot : slab_hook {
     std::uint32_t generation = 0;  // (L)
-    // (L), with two exceptions settled by compare-and-swap against the
+    // (L), with three exceptions settled by compare-and-swap against the
     // lock's side: a client publishes its slot (free -> inbox) without the
     // lock, where a cancel may have come first (free -> cancel_pending); the
-    // responder moves its own slot from taken to running without the lock
-    // (channel_core::begin()), where whoever ends it may come first.
+    // responder moves its own slot from taken to running (channel_core::begin())
+    // and from running to finished (channel_core::finish()) without the lock,
+    // where whoever ends it may come first.
     std::atomic<slot_state> state{slot_state::free};
     run_outcome end_reason{};             // (L) why an abandoned slot ended
     std::uint32_t heap_pos = npos;        // (L) position in the deadline heap, npos when not in it
@@ -130,7 +132,10 @@ struct slot : slab_hook {
     list_links<slot> run_link;            // (L) the list of running slots
     list_links<slot> deadline_link;       // (L) the in-order deadlines (see deadline_heap)
     slot* chain = nullptr;                // a batch handed out by take(), or slots to reclaim
-    slot* inbox_next = nullptr;           // the channel's inbox (written before publication)
+    // The channel's inbox (written before publication), later its list of
+    // finished slots to reap: a slot is in at most one of them.
+    slot* inbox_next = nullptr;
+    bool failed = false;                  // a finished slot delivered an error (counted when reaped)
     time_point deadline{};
     waiter<Response>* owner = nullptr;
     manual<Request> request;           // constructed while waiting_room, queued or taken, and until the handler takes it
@@ -153,6 +158,7 @@ public:
     bool empty() const noexcept { return head_ == nullptr; }
     std::size_t size() const noexcept { return size_; }
     Slot* front() const noexcept { return head_; }
+    bool contains(const Slot* s) const noexcept { return (s->*Links).prev != nullptr || head_ == s; }
     Slot* back() const noexcept { return tail_; }
 
     void push_back(Slot* s) noexcept
