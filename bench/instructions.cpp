@@ -13,7 +13,8 @@
 //   valgrind --tool=callgrind --callgrind-out-file=cg.128k duplex_instructions asio 128000
 //
 // (the same with `fiber`; `asio-batch` and `fiber-batch` count W4: one
-// request_batch of REQUESTS, at most 64 outstanding). The difference of the two totals over 64 000 is
+// request_batch of REQUESTS, at most 64 outstanding; a third argument sets
+// the number of clients, 1 for W1's lone client). The difference of the two totals over 64 000 is
 // the cost of one request without the start-up; doc/performance.md holds
 // the figures. It checks every answer and exits non-zero on a wrong one.
 
@@ -23,6 +24,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/fiber/fiber.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -34,7 +36,7 @@ namespace net = boost::asio;
 
 namespace {
 
-constexpr int clients = 64;
+int clients = 64;  // W1 when 1 (the optional third argument)
 
 // One callback client: sends its next request from the completion of the last.
 struct asio_client_loop {
@@ -61,7 +63,7 @@ void run_asio(std::uint64_t per_client)
 {
     net::io_context io(1);
     auto [client, responder] = dx::make_asio_channel<std::uint64_t, std::uint64_t>(io.get_executor());
-    responder.async_run([](std::uint64_t v) { return v; }, dx::fixed_concurrency{clients}, net::detached);
+    responder.async_run([](std::uint64_t v) { return v; }, dx::fixed_concurrency{static_cast<std::size_t>(clients)}, net::detached);
     std::vector<asio_client_loop> loops(clients);
     int running = clients;
     for (auto& l : loops) {
@@ -77,7 +79,7 @@ void run_asio(std::uint64_t per_client)
 void run_fiber(std::uint64_t per_client)
 {
     auto [client, responder] = dx::make_fiber_channel<std::uint64_t, std::uint64_t>();
-    boost::fibers::fiber run([&] { (void)responder.run([](std::uint64_t v) { return v; }, dx::fixed_concurrency{clients}); });
+    boost::fibers::fiber run([&] { (void)responder.run([](std::uint64_t v) { return v; }, dx::fixed_concurrency{static_cast<std::size_t>(clients)}); });
     std::vector<boost::fibers::fiber> fs;
     for (int i = 0; i != clients; ++i)
         fs.emplace_back([&] {
@@ -104,9 +106,9 @@ void run_asio_batch(std::uint64_t n)
 {
     net::io_context io(1);
     auto [client, responder] = dx::make_asio_channel<std::uint64_t, std::uint64_t>(io.get_executor());
-    responder.async_run([](std::uint64_t v) { return v; }, dx::fixed_concurrency{clients}, net::detached);
+    responder.async_run([](std::uint64_t v) { return v; }, dx::fixed_concurrency{static_cast<std::size_t>(clients)}, net::detached);
     const auto reqs = batch_requests(n);
-    client.async_request_batch(reqs, clients, [&](dx::result<std::vector<std::uint64_t>> r) {
+    client.async_request_batch(reqs, static_cast<std::size_t>(clients), [&](dx::result<std::vector<std::uint64_t>> r) {
         if (!r || r.value() != reqs)
             std::exit(1);
         io.stop();
@@ -117,9 +119,9 @@ void run_asio_batch(std::uint64_t n)
 void run_fiber_batch(std::uint64_t n)
 {
     auto [client, responder] = dx::make_fiber_channel<std::uint64_t, std::uint64_t>();
-    boost::fibers::fiber run([&] { (void)responder.run([](std::uint64_t v) { return v; }, dx::fixed_concurrency{clients}); });
+    boost::fibers::fiber run([&] { (void)responder.run([](std::uint64_t v) { return v; }, dx::fixed_concurrency{static_cast<std::size_t>(clients)}); });
     const auto reqs = batch_requests(n);
-    auto r = client.request_batch(reqs, clients);
+    auto r = client.request_batch(reqs, static_cast<std::size_t>(clients));
     if (!r || r.value() != reqs)
         std::exit(1);
     responder.stop();
@@ -132,14 +134,16 @@ int main(int argc, char** argv)
 {
     const char* const modes[] = {"asio", "fiber", "asio-batch", "fiber-batch"};
     int mode = -1;
-    for (int i = 0; argc == 3 && i != 4; ++i)
+    for (int i = 0; (argc == 3 || argc == 4) && i != 4; ++i)
         if (std::strcmp(argv[1], modes[i]) == 0)
             mode = i;
     if (mode < 0) {
-        std::fprintf(stderr, "usage: duplex_instructions asio|fiber|asio-batch|fiber-batch REQUESTS\n");
+        std::fprintf(stderr, "usage: duplex_instructions asio|fiber|asio-batch|fiber-batch REQUESTS [CLIENTS]\n");
         return 2;
     }
     const std::uint64_t n = std::strtoull(argv[2], nullptr, 10);
+    if (argc == 4)
+        clients = std::max(1, std::atoi(argv[3]));
     switch (mode) {
     case 0: run_asio(n / clients); break;
     case 1: run_fiber(n / clients); break;
