@@ -401,9 +401,14 @@ private:
         return id;
     }
 
-    void do_submit(int id, time_point deadline) { do_submit(id, deadline, interleave{}); }
+    void do_submit(int id, time_point deadline, bool cancellable = true)
+    {
+        do_submit(id, deadline, interleave{}, cancellable);
+    }
 
-    void do_submit(int id, time_point deadline, interleave il)
+    // `cancellable`: false tells the core that nobody could cancel it before
+    // the submit (true of a request prepared and submitted at once).
+    void do_submit(int id, time_point deadline, interleave il, bool cancellable = true)
     {
         request& q = R(id);
         const dx::responder_stats before = core_.stats();
@@ -415,7 +420,7 @@ private:
         q.submitted = true;
         il_ = il;
         il_.id = id;
-        const dd::effects fx = core_.submit(q.slot, id, deadline, *q.w, m_.now);
+        const dd::effects fx = core_.submit(q.slot, id, deadline, *q.w, m_.now, cancellable);
         const bool interleaved = il_.fired;
         il_ = {};
         if (q.at != where::taken && q.at != where::running && q.at != where::abandoned)
@@ -917,7 +922,7 @@ void fuzz_run::run(reader& in)
             step = "submit";
             const std::uint8_t d = in.byte();
             const int id = do_prepare();
-            do_submit(id, pick_deadline(d));
+            do_submit(id, pick_deadline(d), (d & 0x80) != 0);  // nothing cancelled it: either is right
             break;
         }
         case 1: {  // prepare + submit, with a call made between two of its steps

@@ -168,7 +168,8 @@ struct initiate_request {
             slot.template emplace<cancel_request<Channel>>(ch, ch->core.key_of(s));
         effects fx;
         try {
-            fx = ch->core.submit(s, std::forward<Request>(req), deadline_after(now, timeout), *op, now);
+            fx = ch->core.submit(s, std::forward<Request>(req), deadline_after(now, timeout), *op, now,
+                                 slot.is_connected());
         } catch (...) {
             // Nothing was admitted (std::bad_alloc): the op is still ours.
             if (slot.is_connected())

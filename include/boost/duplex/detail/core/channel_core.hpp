@@ -44,9 +44,10 @@ struct effects {
 // waiting: Asio handlers and a timer, or fiber wake-ups.
 //
 // Two sides. A client publishes a request without a lock: one
-// compare-and-swap reserves its place in the queue (`queued_`, an atomic
-// count against the capacity), one settles a cancel that came first (the
-// slot's state), one pushes it onto the inbox (an intrusive list, newest
+// compare-and-swap reserves its place in the queue (`reserved_`, an atomic
+// count, less `released_`, the places given back, against the capacity),
+// one settles a cancel that came first (the slot's state; not needed when
+// nobody can cancel it yet), one pushes it onto the inbox (an intrusive list, newest
 // first), and the last word of the inbox says whether the responder sleeps
 // (it must be woken) or the channel is closed. Everything else (queue order,
 // the list of requests waiting for room, the deadlines, the in-flight count,
@@ -116,9 +117,11 @@ public:
     // prepare and submit). After this call the caller must not touch the slot
     // nor rely on `w` still waiting. Throws std::bad_alloc only (from moving the
     // request or growing the deadline heap), in which case nothing happened and
-    // the slot is given back.
+    // the slot is given back. `cancellable`: someone holds the slot's key and
+    // may cancel it before this call; false saves a compare-and-swap.
     template <class Req>
-    effects submit(slot_type* s, Req&& req, time_point deadline, waiter_type& w, time_point now)
+    effects submit(slot_type* s, Req&& req, time_point deadline, waiter_type& w, time_point now,
+                   bool cancellable = true)
     {
         try {
             s->request.emplace(std::forward<Req>(req));
@@ -133,10 +136,17 @@ public:
         if (deadline <= now || room_count_.load(std::memory_order_relaxed) != 0 || !try_reserve())
             return submit_locked(s, deadline, now, false);
         BOOST_DUPLEX_DETAIL_CORE_STEP(1);  // a place reserved
-        slot_state expected = slot_state::free;
-        if (!s->state.compare_exchange_strong(expected, slot_state::inbox, std::memory_order_release,
-                                              std::memory_order_relaxed))
-            return submit_locked(s, deadline, now, true);  // cancelled before it was submitted
+        if (cancellable) {
+            slot_state expected = slot_state::free;
+            if (!s->state.compare_exchange_strong(expected, slot_state::inbox, std::memory_order_release,
+                                                  std::memory_order_relaxed))
+                return submit_locked(s, deadline, now, true);  // cancelled before it was submitted
+        } else {
+            // Nobody holds the key yet, so nobody could have cancelled it: a
+            // stale key names another generation, and cancel() checks that first.
+            BOOST_DUPLEX_ASSERT(s->get_state() == slot_state::free);
+            s->set_state(slot_state::inbox);  // published by the push below (a release)
+        }
         BOOST_DUPLEX_DETAIL_CORE_STEP(2);  // the slot is `inbox`, not yet pushed
         std::uintptr_t head = inbox_.load(std::memory_order_relaxed);
         do {
@@ -318,7 +328,7 @@ public:
                     }
                     if (s->get_state() == slot_state::queued) {
                         queue_.erase(s);
-                        queued_.fetch_sub(1, std::memory_order_relaxed);
+                        release_place();
                     } else {
                         room_.erase(s);
                         room_count_.store(room_.size(), std::memory_order_relaxed);
@@ -567,7 +577,7 @@ public:
         std::lock_guard lock(mutex_);
         const_cast<channel_core*>(this)->reap();
         responder_stats s = counters_;
-        s.queued = queued_.load(std::memory_order_relaxed);  // the inbox too
+        s.queued = places_taken();  // the inbox too
         s.in_flight = in_flight_;
         s.concurrency_limit = limit_;
         return s;
@@ -649,7 +659,7 @@ private:
             absorb(batch);  // what was published earlier goes first
             const slot_state st = s->get_state();
             if (reserved && st != slot_state::abandoned)  // an abandoned inbox slot gave its place back
-                queued_.fetch_sub(1, std::memory_order_relaxed);
+                release_place();
             if (st == slot_state::abandoned) {
                 // Published, then cancelled before the client found the inbox
                 // closed: the cancel completed the waiter.
@@ -713,15 +723,33 @@ private:
     }
 
     // A place in the queue, if it has room: a compare-and-swap loop, so that
-    // racing clients never count past the capacity.
+    // racing clients never count past the capacity. The places given back
+    // are read first (with acquire: every place given back was taken before
+    // it), so the difference can only overstate the queue, which at worst
+    // sends the client to the slow path, where the lock makes it exact.
     bool try_reserve() noexcept
     {
-        std::size_t n = queued_.load(std::memory_order_relaxed);
-        while (n < opts_.capacity) {
-            if (queued_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed))
+        const std::size_t released = released_.load(std::memory_order_acquire);
+        std::size_t n = reserved_.load(std::memory_order_relaxed);
+        while (n - released < opts_.capacity) {
+            if (reserved_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed))
                 return true;
         }
         return false;
+    }
+
+    // Under the lock: a request leaves the inbox or the queue. Only lock
+    // holders write released_, so this needs no read-modify-write.
+    void release_place() noexcept
+    {
+        released_.store(released_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    }
+
+    // Requests in the inbox and the queue (exact under the lock).
+    std::size_t places_taken() const noexcept
+    {
+        const std::size_t released = released_.load(std::memory_order_acquire);
+        return reserved_.load(std::memory_order_relaxed) - released;
     }
 
     // The same under the lock, where a rendezvous responder standing ready
@@ -732,7 +760,7 @@ private:
             return true;
         if (!handoff_possible())
             return false;
-        queued_.fetch_add(1, std::memory_order_relaxed);
+        reserved_.fetch_add(1, std::memory_order_relaxed);
         return true;
     }
 
@@ -900,9 +928,9 @@ private:
         switch (was) {
         case slot_state::queued:
             queue_.erase(s);
-            queued_.fetch_sub(1, std::memory_order_relaxed);
+            release_place();
             break;
-        case slot_state::inbox: queued_.fetch_sub(1, std::memory_order_relaxed); break;
+        case slot_state::inbox: release_place(); break;
         case slot_state::waiting_room:
             room_.erase(s);
             room_count_.store(room_.size(), std::memory_order_relaxed);
@@ -1058,7 +1086,8 @@ private:
 
     // What clients touch without the lock, together on a line of their own.
     alignas(64) std::atomic<std::uintptr_t> inbox_{0};  // see idle_mark, closed_mark
-    std::atomic<std::size_t> queued_{0};      // requests in the inbox and the queue
+    std::atomic<std::size_t> reserved_{0};    // places in the queue ever taken (the inbox's too)
+    std::atomic<std::size_t> released_{0};    // places given back (written under the lock only)
     std::atomic<std::size_t> room_count_{0};  // room_.size(): clients with someone waiting take the lock
     // What the backend's timer waits for: set under the lock, lowered by clients.
     std::atomic<time_point> armed_{time_point::max()};

@@ -69,7 +69,7 @@ result<typename Channel::response_type> request(Channel& ch, Request&& req, dura
     std::optional<std::stop_callback<request_canceller<Channel>>> on_stop;
     if (stop.stop_possible())
         on_stop.emplace(std::move(stop), request_canceller<Channel>{&ch, ch.core.key_of(s)});
-    ch.apply(ch.core.submit(s, std::forward<Request>(req), deadline, w, now));
+    ch.apply(ch.core.submit(s, std::forward<Request>(req), deadline, w, now, on_stop.has_value()));
     // On the thread of a running responder its run loop keeps this deadline
     // (it waits for the channel's earliest one), and were that thread
     // blocked, this fiber could not run either: no timed wait needed. On any
