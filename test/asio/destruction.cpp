@@ -332,17 +332,19 @@ BOOST_AUTO_TEST_CASE(destroying_responder_closes_pending_batches)
 BOOST_AUTO_TEST_CASE(io_context_destroyed_with_pending_run_frees_its_handlers)
 {
     auto witness = std::make_shared<int>(0);
+    bool invoked = false;
     {
         net::io_context ctx;
         {
             auto ch = dx::make_asio_channel<int, int>(ctx.get_executor(), options(30s));
             ch.second.async_run([witness](int x) { return x; }, dx::fixed_concurrency{2},
                                 [witness](dx::result<void>) {});
-            ch.first.async_request(1, [witness](dx::result<int>) {});
+            ch.first.async_request(1, [witness, &invoked](dx::result<int>) { invoked = true; });
             BOOST_TEST(witness.use_count() > 1);
         }
     }
     BOOST_TEST(witness.use_count() == 1);  // nothing of the run is left behind
+    BOOST_TEST(!invoked);                  // destroyed, never invoked: the io_context never ran it
 }
 
 // The same with coroutine handlers suspended when the io_context goes: no
