@@ -15,6 +15,13 @@
 
 #include "support.hpp"
 
+#include <boost/duplex/detail/core/deadline_heap.hpp>
+
+#include <chrono>
+#include <memory>
+#include <new>
+#include <vector>
+
 using namespace core_test;
 
 using core_t = dd::channel_core<int, int, dx::sharded_slab>;
@@ -360,4 +367,82 @@ BOOST_AUTO_TEST_CASE(earliest_deadline_follows_the_heap_without_arming)
     core.close();
     BOOST_TEST((core.earliest_deadline() == time_point::max()));
     BOOST_TEST(a.calls + b.calls + c.calls == 3u);
+}
+
+// ---------------------------------------------------------------------------
+// The deadline heap when its array cannot grow
+// ---------------------------------------------------------------------------
+
+namespace {
+
+bool heap_array_cannot_grow = false;  // the test's switch
+
+// The heap array's allocator: it fails while the switch is on.
+template <class T>
+struct failing_allocator {
+    using value_type = T;
+    failing_allocator() noexcept = default;
+    template <class U>
+    failing_allocator(const failing_allocator<U>&) noexcept
+    {
+    }
+    T* allocate(std::size_t n)
+    {
+        if (heap_array_cannot_grow)
+            throw std::bad_alloc();
+        return std::allocator<T>().allocate(n);
+    }
+    void deallocate(T* p, std::size_t n) noexcept { std::allocator<T>().deallocate(p, n); }
+    template <class U>
+    bool operator==(const failing_allocator<U>&) const noexcept
+    {
+        return true;
+    }
+};
+
+using heap_slot = dd::slot<int, int>;
+
+}  // namespace
+
+// The responder absorbs published requests into the heap on paths that cannot
+// fail (cancel, expiry, stop): out of memory, a deadline earlier than the
+// sorted list's last goes to a spill list that top() scans. Every deadline
+// still comes out in order, spilled ones included, and erasing works for each
+// kind of place; once memory is back, new deadlines go to the heap again.
+BOOST_AUTO_TEST_CASE(a_heap_that_cannot_grow_spills_and_keeps_every_deadline_in_order)
+{
+    dd::deadline_heap<heap_slot, failing_allocator<heap_slot*>> heap;
+    std::vector<std::unique_ptr<heap_slot>> slots;
+    auto make = [&](int ms) {
+        slots.push_back(std::make_unique<heap_slot>());
+        slots.back()->deadline = t0 + std::chrono::milliseconds(ms);
+        return slots.back().get();
+    };
+    // In order: the sorted list (no allocation at all).
+    heap.push(make(100));
+    heap.push(make(200));
+    // Earlier than the list's last: the heap array, while memory lasts...
+    heap.push(make(150));
+    heap_array_cannot_grow = true;
+    // ... then the spill list (the array, holding one, cannot grow).
+    heap.push(make(50));
+    heap.push(make(120));
+    heap.push(make(10));
+    heap.push(make(300));  // in order again: the list, failing or not
+    BOOST_TEST(heap.size() == 7u);
+    BOOST_TEST((heap.top()->deadline == t0 + 10ms));  // a spilled one is the earliest
+
+    // Erase a spilled one that is not the top, then pop in order.
+    heap.erase(slots[4].get());  // 120, spilled
+    heap_array_cannot_grow = false;
+    heap.push(make(60));  // memory is back: the heap array
+    std::vector<int> order;
+    while (!heap.empty()) {
+        heap_slot* s = heap.top();
+        order.push_back(static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(s->deadline - t0).count()));
+        heap.erase(s);
+    }
+    BOOST_TEST((order == std::vector<int>{10, 50, 60, 100, 150, 200, 300}));
+    for (const auto& s : slots)
+        BOOST_TEST(s->heap_pos == heap_slot::npos);  // erased, wherever it was
 }

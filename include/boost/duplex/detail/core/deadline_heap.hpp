@@ -11,6 +11,7 @@
 #include <boost/duplex/detail/core/slot.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -27,8 +28,9 @@ namespace boost::duplex::detail {
 // push() never fails: the responder absorbs what clients published into
 // here on paths that cannot fail (cancel, expiry, stop). Should the heap's
 // array be unable to grow, the slot waits in an unsorted spill list that
-// top() scans, slower but correct, until memory is back.
-template <class Slot>
+// top() scans, slower but correct, until memory is back. (`Alloc` is the
+// heap array's allocator: the tests make it fail.)
+template <class Slot, class Alloc = std::allocator<Slot*>>
 class deadline_heap {
     static constexpr std::uint32_t in_list = Slot::npos - 1;
     static constexpr std::uint32_t in_spill = Slot::npos - 2;
@@ -130,7 +132,7 @@ private:
     }
 
     slot_list<Slot, &Slot::deadline_link> list_;
-    std::vector<Slot*> v_;
+    std::vector<Slot*, Alloc> v_;
     slot_list<Slot, &Slot::deadline_link> spill_;  // only when v_ could not grow
 };
 
