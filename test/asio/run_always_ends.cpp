@@ -308,3 +308,49 @@ BOOST_AUTO_TEST_CASE(the_earliest_drain_holds)
     BOOST_TEST(failed_with(*run, dx::error::timeout));
     BOOST_TEST(a.is(dx::error::closed));
 }
+
+// stop(drain) asked for by a handler, as a service's own "shut down" request
+// would: that handler's request is running, ends within the drain and is
+// delivered; the queued one is closed at once; the drain bounds the stuck one,
+// which hears a terminal cancellation, and the run completes with timeout.
+BOOST_AUTO_TEST_CASE(a_drain_asked_for_by_a_handler_delivers_that_handler_and_bounds_the_others)
+{
+    net::io_context io;
+    auto [client, responder] = dx::make_asio_channel<int, int>(io.get_executor(), options(60s));
+    auto* stopper = &responder;
+    int started = 0;
+    int cancelled = 0;
+    auto handler = [&started, &cancelled, stopper](int v) -> net::awaitable<int> {
+        ++started;
+        if (v == 0) {
+            stopper->stop(200ms);
+            co_return 100;
+        }
+        net::steady_timer t(co_await net::this_coro::executor, std::chrono::milliseconds(v));
+        auto [ec] = co_await t.async_wait(net::as_tuple(net::use_awaitable));
+        if (ec == net::error::operation_aborted)
+            ++cancelled;
+        co_return v;
+    };
+    std::optional<dx::result<void>> run;
+    responder.async_run(handler, dx::fixed_concurrency{2}, [&](dx::result<void> r) { run.emplace(r); });
+    std::array<outcome, 3> o;
+    client.async_request(20000, record(o[0]));  // stuck (until cancelled)
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return started == 1; }));
+    const auto t0 = clock_type::now();
+    client.async_request(0, record(o[1]));  // asks for the drain
+    client.async_request(1, record(o[2]));  // queued behind it (limit 2)
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return run.has_value() && all_done(o); }));
+    const double took = seconds_since(t0);
+    BOOST_TEST(took >= 0.15);
+    BOOST_TEST(took < 3.0);
+    BOOST_TEST(o[1].holds(100));
+    BOOST_TEST(o[2].is(dx::error::closed));
+    BOOST_TEST(o[0].is(dx::error::closed));
+    BOOST_TEST(o[2].elapsed() < o[0].elapsed());
+    BOOST_TEST(failed_with(*run, dx::error::timeout));
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return cancelled == 1; }));
+    BOOST_TEST(started == 2);  // the queued one never reached the handler
+    for (auto& x : o)
+        BOOST_TEST(x.completions == 1);
+}

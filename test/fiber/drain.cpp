@@ -138,3 +138,57 @@ BOOST_AUTO_TEST_CASE(the_earliest_drain_holds_and_a_stop_from_another_thread_rea
     ch.responder.reset();
     BOOST_TEST(poll_until([&] { return fx.alive.expired(); }));
 }
+
+// stop(drain) asked for by a handler: that handler's request ends within the
+// drain and is delivered, the queued one is closed at once, and the drain
+// bounds the stuck one: run() returns error::timeout without waiting for it.
+BOOST_AUTO_TEST_CASE(a_drain_asked_for_by_a_handler_delivers_that_handler_and_bounds_the_others)
+{
+    watchdog wd;
+    gate hold;  // outlives the stuck handler fiber
+    counter started;
+    counter ended;
+    channel<int, int> ch;
+    auto* stopper = &*ch.responder;
+    std::optional<boost::system::error_code> result;
+    counter returned;
+    scoped_fiber run([&] {
+        auto r = ch.responder->run(
+            [&hold, &started, &ended, stopper](int v) {
+                started.add();
+                if (v == 0)
+                    stopper->stop(200ms);
+                else
+                    hold.wait();
+                ended.add();
+                return v + 100;
+            },
+            dx::fixed_concurrency{2});
+        result = r ? boost::system::error_code() : r.error();
+        returned.add();
+    });
+
+    std::array<std::optional<dx::result<int>>, 3> got;
+    std::vector<scoped_fiber> clients;
+    clients.emplace_back([&] { got[0] = ch.client->request(-1, 30s); });  // stuck
+    BOOST_TEST_REQUIRE(started.wait_at_least(1));
+    const auto t0 = clock_type::now();
+    clients.emplace_back([&] { got[1] = ch.client->request(0, 30s); });  // asks for the drain
+    clients.emplace_back([&] { got[2] = ch.client->request(1, 30s); });  // queued (limit 2)
+    BOOST_TEST_REQUIRE(returned.wait_at_least(1, 10s));
+    const double took = seconds_since(t0);
+    BOOST_TEST(took >= 0.15);
+    BOOST_TEST(took < 3.0);
+    BOOST_TEST_REQUIRE(result.has_value());
+    BOOST_TEST(*result == code(dx::error::timeout));
+    for (auto& c : clients)
+        c.join();
+    BOOST_TEST(got[1]->value() == 100);
+    BOOST_TEST(code_of(*got[0]) == code(dx::error::closed));
+    BOOST_TEST(code_of(*got[2]) == code(dx::error::closed));
+    BOOST_TEST(started.get() == 2u);  // the queued one never reached the handler
+    hold.open();
+    BOOST_TEST_REQUIRE(ended.wait_at_least(2));
+    ch.client.reset();
+    ch.responder.reset();
+}
