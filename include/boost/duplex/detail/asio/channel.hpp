@@ -64,10 +64,8 @@ public:
     // travels in memory of the channel's own, so it allocates nothing.
     void apply(effects fx) noexcept
     {
-        if (fx.wake_responder)
-            schedule_drain();
-        if (fx.rearm_timer)
-            request_timer(timer_rearm);
+        if (fx.wake_responder || fx.rearm_timer) [[unlikely]]
+            carry_out(fx);
     }
 
     // Passes a terminal cancellation on to the handler invocation of a running request.
@@ -142,6 +140,15 @@ private:
     {
         if (run)
             run->drain(run);
+    }
+
+    // apply()'s work, out of line: most calls have nothing to do.
+    BOOST_NOINLINE void carry_out(effects fx) noexcept
+    {
+        if (fx.wake_responder)
+            schedule_drain();
+        if (fx.rearm_timer)
+            request_timer(timer_rearm);
     }
 
     // Runs `f` on `strand` soon. On an io_context it is posted to the

@@ -386,6 +386,14 @@ public:
                                                  std::memory_order_relaxed))
                 return true;
         }
+        return begin_locked(s, now);
+    }
+
+private:
+    // begin() when the request ended meanwhile or its deadline passed. Out
+    // of line, so that the usual case above needs no frame.
+    BOOST_NOINLINE bool begin_locked(slot_type* s, time_point now) noexcept
+    {
         waiter_type* w = nullptr;
         error e{};
         {
@@ -417,6 +425,7 @@ public:
         return false;
     }
 
+public:
     // Moves the request out of a slot that take() handed over. The slot's
     // copy is destroyed even when the move throws (the exception then goes
     // to the caller).

@@ -10,6 +10,8 @@
 
 #include <boost/duplex/detail/core/slot.hpp>
 
+#include <boost/config.hpp>
+
 #include <cstdint>
 #include <memory>
 #include <utility>
@@ -59,6 +61,14 @@ public:
             s->heap_pos = in_list;
             return;
         }
+        push_out_of_order(s);
+    }
+
+private:
+    // Out of line: its exception handling would otherwise give every push
+    // (nearly all of them in order) a frame that saves registers.
+    BOOST_NOINLINE void push_out_of_order(Slot* s) noexcept
+    {
         try {
             v_.push_back(s);
         } catch (...) {
@@ -70,6 +80,7 @@ public:
         up(s->heap_pos);
     }
 
+public:
     void erase(Slot* s) noexcept
     {
         const std::uint32_t i = s->heap_pos;
