@@ -623,7 +623,9 @@ private:
     }
 
     // The handler of a taken request is about to start.
-    void do_begin(std::size_t pick)
+    void do_begin(std::size_t pick) { do_begin(pick, interleave{}); }
+
+    void do_begin(std::size_t pick, interleave il)
     {
         std::vector<int> waiting;
         for (int id : m_.taken)
@@ -635,7 +637,11 @@ private:
         request& q = R(id);
         TRACE("  begin #%d (%s) at %lld\n", id, name(q.at), ms_of(m_.now));
         slot_type* s = q.slot;
-        const bool runs = core_.begin(s, m_.now);
+        const time_point now = m_.now;  // what the responder read before the call made inside
+        il_ = il;
+        il_.id = id;
+        const bool runs = core_.begin(s, now);
+        il_ = {};
         std::vector<expect> want;
         if (q.at == where::taken) {
             // (stop() ended every taken request: a taken one is never stopped.)
@@ -819,10 +825,13 @@ void fuzz_run::step_hook(int n)
     const int id = il_.id;
     request& q = R(id);
     static constexpr const char* ops[] = {"cancel", "terminal cancel", "stop", "close", "take", "expire"};
-    TRACE("  -- inside %s #%d after step %d: %s\n", n == 4 ? "finish" : "submit", id, n, ops[il_.op]);
+    TRACE("  -- inside %s #%d after step %d: %s\n", n == 4 ? "finish" : n == 5 ? "begin" : "submit", id, n,
+          ops[il_.op]);
     if (n == 4) {
         // Delivered: whatever comes now is too late for it.
         q.at = where::finishing;
+    } else if (n == 5) {
+        // Its begin() read the deadline: still taken, any ending comes first.
     } else if (n == 3) {
         // Pushed onto the inbox: as good as queued from here on.
         q.at = where::pending;
@@ -853,8 +862,8 @@ void fuzz_run::step_hook(int n)
     }
     // Halfway through a finish the core must agree with the model too (a
     // request halfway through its submit holds a place the model cannot see).
-    if (n == 4)
-        check_invariants("a call inside a finish");
+    if (n == 4 || n == 5)
+        check_invariants(n == 4 ? "a call inside a finish" : "a call inside a begin");
 }
 
 void fuzz_run::check_invariants(const char* step)
@@ -966,9 +975,16 @@ void fuzz_run::run(reader& in)
         }
         case 7: {
             const std::uint8_t b = in.byte();
-            if (b & 1) {
+            if ((b & 3) == 1) {
                 step = "begin";
-                do_begin(b >> 1);
+                do_begin(b >> 2);
+            } else if ((b & 3) == 3) {
+                // A begin with a call made between its read of the deadline
+                // and its compare-and-swap.
+                step = "begin interleaved";
+                const std::uint8_t x = in.byte();
+                static constexpr int begin_ops[] = {0, 1, 2, 3, 5};  // cancel, terminal, stop, close, expire
+                do_begin(b >> 2, interleave{5, begin_ops[x % 5]});
             } else {
                 step = "finish value";
                 do_finish(b >> 1, true);

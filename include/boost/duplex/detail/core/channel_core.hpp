@@ -22,8 +22,9 @@
 #include <utility>
 
 // A test hook between the atomic steps of a request's publication (see
-// submit()) and of its delivery (finish()): the fuzzer defines it to run
-// other core calls there, as another thread could. Empty otherwise.
+// submit()), of its start (begin()) and of its delivery (finish()): the
+// fuzzer defines it to run other core calls there, as another thread could.
+// Empty otherwise.
 #ifndef BOOST_DUPLEX_DETAIL_CORE_STEP
 #define BOOST_DUPLEX_DETAIL_CORE_STEP(n) ((void)0)
 #endif
@@ -381,6 +382,7 @@ public:
         // read (it never changes), and a compare-and-swap settles the race
         // with anyone ending the request under the lock (see claim()).
         if (s->deadline > now) {
+            BOOST_DUPLEX_DETAIL_CORE_STEP(5);  // its deadline read, the slot still taken
             slot_state expected = slot_state::taken;
             if (s->state.compare_exchange_strong(expected, slot_state::running, std::memory_order_acq_rel,
                                                  std::memory_order_relaxed))
