@@ -33,7 +33,7 @@ namespace {
 // A waiter safe to complete on any thread.
 class shared_waiter final : public dd::waiter<int> {
 public:
-    shared_waiter() noexcept : dd::waiter<int>(&shared_waiter::fire) {}
+    shared_waiter() noexcept : dd::waiter<int>(dd::hook_to<&shared_waiter::fire>) {}
 
     std::atomic<int> calls{0};
     int request = -1;
@@ -41,14 +41,13 @@ public:
     std::atomic<int> err{0};  // dx::error value, 0 for a value
 
 private:
-    static void fire(dd::waiter<int>* w, dx::result<int>&& r, bool) noexcept
+    void fire(dx::result<int>&& r, bool) noexcept
     {
-        auto* self = static_cast<shared_waiter*>(w);
         if (r.has_value())
-            self->value.store(r.value());
+            value.store(r.value());
         else
-            self->err.store(r.error().value());
-        self->calls.fetch_add(1);
+            err.store(r.error().value());
+        calls.fetch_add(1);
     }
 };
 

@@ -70,7 +70,7 @@ inline std::size_t& completion_sequence()
 template <class Response>
 class recorder final : public dd::waiter<Response> {
 public:
-    recorder() noexcept : dd::waiter<Response>(&recorder::fire) {}
+    recorder() noexcept : dd::waiter<Response>(dd::hook_to<&recorder::fire>) {}
     recorder(const recorder&) = delete;
     recorder& operator=(const recorder&) = delete;
 
@@ -85,14 +85,13 @@ public:
     Response& value() { return res->value(); }
 
 private:
-    static void fire(dd::waiter<Response>* w, dx::result<Response>&& r, bool) noexcept
+    void fire(dx::result<Response>&& r, bool) noexcept
     {
-        auto* self = static_cast<recorder*>(w);
-        ++self->calls;
-        self->seq = ++completion_sequence();
-        self->res.emplace(std::move(r));
-        if (self->hook)
-            self->hook(*self);
+        ++calls;
+        seq = ++completion_sequence();
+        res.emplace(std::move(r));
+        if (hook)
+            hook(*this);
     }
 };
 

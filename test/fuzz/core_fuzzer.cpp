@@ -152,17 +152,16 @@ std::vector<event>* g_events = nullptr;
 
 class rec final : public dd::waiter<int> {
 public:
-    explicit rec(int id) noexcept : dd::waiter<int>(&rec::fire), id_(id) {}
+    explicit rec(int id) noexcept : dd::waiter<int>(dd::hook_to<&rec::fire>), id_(id) {}
     rec(const rec&) = delete;
     rec& operator=(const rec&) = delete;
     int calls = 0;
 
 private:
-    static void fire(dd::waiter<int>* w, dx::result<int>&& r, bool) noexcept
+    void fire(dx::result<int>&& r, bool) noexcept
     {
-        auto* self = static_cast<rec*>(w);
-        ++self->calls;
-        g_events->push_back({self->id_, std::move(r)});
+        ++calls;
+        g_events->push_back({id_, std::move(r)});
     }
     int id_;
 };

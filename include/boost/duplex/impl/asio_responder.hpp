@@ -80,7 +80,7 @@ void asio_responder<Request, Response, Storage>::stop(std::chrono::steady_clock:
         return;
     boost::asio::post(ch_->responder_strand, [ch = ch_]() noexcept {
         if (ch->run)
-            ch->run->drain_until(ch->run, ch->core.drain_deadline());
+            ch->run->call({detail::asio::run_event::drain_until, ch->core.drain_deadline()});
     });
 }
 

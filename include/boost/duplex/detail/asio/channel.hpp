@@ -28,15 +28,18 @@ namespace boost::duplex::detail::asio {
 
 namespace net = boost::asio;
 
-// What the channel knows of a running async_run, whatever its handler types.
-// Used on the responder strand only.
-struct run_hooks {
-    void (*drain)(run_hooks*) noexcept;
-    void (*forward_cancel)(run_hooks*, void* slot, std::uint32_t run_tag) noexcept;
-    void (*shut_down)(run_hooks*) noexcept;
-    // stop(drain): at `at`, the run ends whatever still runs.
-    void (*drain_until)(run_hooks*, time_point at) noexcept;
+// What the channel asks of its running async_run, whatever the run's handler
+// types. On the responder strand only.
+struct run_event {
+    enum kind : unsigned char {
+        drain,       // take what the core holds
+        shut_down,   // the channel is closed: end the run now
+        drain_until  // stop(drain): at `at`, the run ends whatever still runs
+    } what;
+    time_point at{};
 };
+
+using run_hook = hook<run_event>;
 
 // The state shared by the clients, the responder and its run: the sans-io
 // core, plus what adapts it to Asio (a strand for the responder, one timer
@@ -74,11 +77,14 @@ public:
         apply(out.fx);
         if (!out.forward)
             return;
-        net::post(responder_strand,
-                  [self = this->shared_from_this(), s = static_cast<void*>(out.forward), tag = out.run_tag]() noexcept {
-                      if (self->run)
-                          self->run->forward_cancel(self->run, s, tag);
-                  });
+        net::post(responder_strand, [self = this->shared_from_this(), s = out.forward, tag = out.run_tag]() noexcept {
+            // The invocation and the tag are the responder's, read on its
+            // strand: a slot handed back and taken again since the cancel
+            // shows another tag or no invocation. A run that ended has
+            // cancelled its invocations already.
+            if (self->run && s->run_tag == tag && s->invocation)
+                s->invocation->call();
+        });
     }
 
     // Runs the responder's drain on its strand soon: to wake it from idle, or
@@ -99,7 +105,7 @@ public:
         cancel_timer();
         post_to(responder_strand, shut_down_memory_, [self = this->shared_from_this()]() noexcept {
             if (self->run)
-                self->run->shut_down(self->run);
+                self->run->call({run_event::shut_down});
         });
     }
 
@@ -115,7 +121,7 @@ public:
     // The channel owns its run, and never the other way round: a run left
     // pending when its io_context is destroyed goes with the handlers that
     // held the channel, instead of keeping itself alive.
-    run_hooks* run = nullptr;
+    run_hook* run = nullptr;
     std::shared_ptr<void> run_owner;
     // The responder object is gone: a run still going completes with error::closed.
     std::atomic<bool> responder_gone{false};
@@ -139,7 +145,7 @@ private:
     void drain() noexcept
     {
         if (run)
-            run->drain(run);
+            run->call({run_event::drain});
     }
 
     // apply()'s work, out of line: most calls have nothing to do.

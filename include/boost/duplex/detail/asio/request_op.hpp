@@ -86,7 +86,7 @@ class request_op final : public waiter<Response> {
     static constexpr std::size_t post_room = 96;
 
 public:
-    request_op(Handler&& h, const IoExecutor& io_ex) : waiter<Response>(&request_op::on_complete), h_(std::move(h), io_ex)
+    request_op(Handler&& h, const IoExecutor& io_ex) : waiter<Response>(hook_to<&request_op::on_complete>), h_(std::move(h), io_ex)
     {
     }
 
@@ -106,18 +106,17 @@ private:
         return h;
     }
 
-    static void on_complete(waiter<Response>* w, result<Response>&& r, bool may_run_inline) noexcept
+    void on_complete(result<Response>&& r, bool may_run_inline) noexcept
     {
-        auto* self = static_cast<request_op*>(w);
-        const auto* io = self->h_.io_executor();
+        const auto* io = h_.io_executor();
         if (!io) {
-            self->consume().post(std::move(r));
+            consume().post(std::move(r));
             return;
         }
         if (may_run_inline && io->running_in_this_thread()) {
             const tracked_io_executor ex = *io;
             try {
-                self->consume().invoke(std::move(r));
+                consume().invoke(std::move(r));
             } catch (...) {
                 rethrow_from(ex, std::current_exception());
             }
@@ -125,8 +124,8 @@ private:
         }
         // Kept until the posted completion runs; a Response whose move
         // throws cannot be kept, and the client hears handler_failed.
-        emplace_or_fail(self->result_, r);
-        post_with(self->post_memory_, *io, posted(self));
+        emplace_or_fail(result_, r);
+        post_with(post_memory_, *io, posted(this));
     }
 
     holder_type h_;

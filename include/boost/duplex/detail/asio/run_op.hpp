@@ -60,7 +60,7 @@ concept request_handler =
 // spawned on the strand with a cancellation signal of its own, to which a
 // terminal cancellation of its request is forwarded.
 template <class Channel, class Handler, class Limiter, class CompletionHandler>
-class run_op final : public run_hooks,
+class run_op final : public run_hook,
                      public std::enable_shared_from_this<run_op<Channel, Handler, Limiter, CompletionHandler>> {
     using core_type = typename Channel::core_type;
     using slot_type = typename core_type::slot_type;
@@ -71,7 +71,12 @@ class run_op final : public run_hooks,
 
     // The state of one running coroutine invocation. It outlives the
     // coroutine: the cancellation slot bound to co_spawn's completion refers to it.
-    struct invocation {
+    struct invocation final : hook<> {
+        invocation() noexcept : hook<>(hook_to<&invocation::cancel>) {}
+
+        // A terminal cancellation of its request, forwarded by the channel.
+        void cancel() noexcept { signal.emit(net::cancellation_type::terminal); }
+
         net::cancellation_signal signal;
         std::optional<result<Response>> outcome;
         slot_type* slot = nullptr;
@@ -109,7 +114,7 @@ class run_op final : public run_hooks,
 
 public:
     run_op(Channel& ch, Handler h, Limiter l, CompletionHandler&& done)
-        : run_hooks{&run_op::drain_hook, &run_op::forward_hook, &run_op::shut_down_hook, &run_op::drain_until_hook}
+        : run_hook(hook_to<&run_op::on_event>)
         , ch_(&ch)
         , handler_(std::move(h))
         , limiter_(std::move(l))
@@ -141,15 +146,21 @@ private:
         drain();
     }
 
-    static void drain_hook(run_hooks* h) noexcept { static_cast<run_op*>(h)->drain(); }
-    static void shut_down_hook(run_hooks* h) noexcept
+    void on_event(run_event e) noexcept
     {
-        auto* self = static_cast<run_op*>(h);
-        if (!self->finished_)
-            self->finish_run(make_error_code(error::closed));
+        switch (e.what) {
+        case run_event::drain:
+            drain();
+            break;
+        case run_event::shut_down:
+            if (!finished_)
+                finish_run(make_error_code(error::closed));
+            break;
+        case run_event::drain_until:
+            drain_until(e.at);
+            break;
+        }
     }
-
-    static void drain_until_hook(run_hooks* h, time_point at) noexcept { static_cast<run_op*>(h)->drain_until(at); }
 
     // Responder strand. The earliest of the drains asked for wins.
     void drain_until(time_point at) noexcept
@@ -184,20 +195,6 @@ private:
         ch_->apply(end.fx);
         finish_run(end.abandoned ? result<void>(make_error_code(error::timeout))
                                  : result<void>(boost::outcome_v2::success()));
-    }
-
-    static void forward_hook(run_hooks*, void* p, std::uint32_t tag) noexcept
-    {
-        if constexpr (is_async) {
-            auto* s = static_cast<slot_type*>(p);
-            // run_tag and run_data are the responder's: a slot handed back and
-            // taken again since the cancel shows another tag or no invocation.
-            if (s->run_tag == tag && s->run_data)
-                static_cast<invocation*>(s->run_data)->signal.emit(net::cancellation_type::terminal);
-        } else {
-            (void)p;
-            (void)tag;
-        }
     }
 
     void drain() noexcept
@@ -243,7 +240,7 @@ private:
                 inv->slot = s;
                 inv->started = started;
                 inv->running = true;
-                s->run_data = inv;
+                s->invocation = inv;
                 // The coroutine and its completion keep the channel and the run
                 // alive; destroyed unfinished with their io_context, they free both.
                 net::co_spawn(ch_->responder_strand,
@@ -256,7 +253,7 @@ private:
             } catch (...) {
                 // std::bad_alloc starting the coroutine: the request fails, the responder goes on.
                 if (inv) {
-                    s->run_data = nullptr;
+                    s->invocation = nullptr;
                     free_.push_back(inv);
                 }
                 end(s, result<Response>(make_error_code(error::handler_failed)), started);
@@ -286,7 +283,7 @@ private:
     void invocation_ended(invocation* inv) noexcept
     {
         slot_type* s = inv->slot;
-        s->run_data = nullptr;
+        s->invocation = nullptr;
         inv->running = false;
         result<Response> r =
             inv->outcome ? move_or_fail(*inv->outcome) : result<Response>(make_error_code(error::handler_failed));

@@ -53,13 +53,9 @@ class batch_engine {
     using element_type = std::conditional_t<Settled, result<Response>, Response>;
 
     struct sub final : waiter<Response> {
-        explicit sub(batch_engine* b) noexcept : waiter<Response>(&sub::on_complete), batch(b) {}
+        explicit sub(batch_engine* b) noexcept : waiter<Response>(hook_to<&sub::on_complete>), batch(b) {}
 
-        static void on_complete(waiter<Response>* w, result<Response>&& r, bool) noexcept
-        {
-            auto* s = static_cast<sub*>(w);
-            s->batch->sub_done(s, std::move(r));
-        }
+        void on_complete(result<Response>&& r, bool) noexcept { batch->sub_done(this, std::move(r)); }
 
         batch_engine* batch;
         std::size_t index = 0;

@@ -8,6 +8,7 @@
 #ifndef BOOST_DUPLEX_DETAIL_CORE_SLOT_HPP
 #define BOOST_DUPLEX_DETAIL_CORE_SLOT_HPP
 
+#include <boost/duplex/detail/core/hook.hpp>
 #include <boost/duplex/detail/core/slab.hpp>
 #include <boost/duplex/error.hpp>
 
@@ -43,11 +44,11 @@ inline time_point deadline_after(time_point now, duration timeout) noexcept
 // must not run it inline defers it. It is passed explicitly, never through
 // thread-local state, so a new caller of the core cannot change it by accident.
 template <class Response>
-class waiter {
+class waiter : public hook<result<Response>&&, bool> {
 public:
     void complete(result<Response>&& r, bool may_run_inline = false) noexcept
     {
-        fn_(this, std::move(r), may_run_inline);
+        this->call(std::move(r), may_run_inline);
     }
 
     // The core's, while it holds the waiter for completion after its lock
@@ -55,12 +56,12 @@ public:
     waiter* next_ended = nullptr;
 
 protected:
-    using fn_type = void (*)(waiter*, result<Response>&&, bool may_run_inline) noexcept;
-    explicit waiter(fn_type fn) noexcept : fn_(fn) {}
+    // `on_complete` is the derived type's `void (result<Response>&&, bool may_run_inline) noexcept`.
+    template <auto OnComplete>
+    explicit waiter(hook_to_t<OnComplete> to) noexcept : hook<result<Response>&&, bool>(to)
+    {
+    }
     ~waiter() = default;
-
-private:
-    fn_type fn_;
 };
 
 // Storage for one T, constructed and destroyed by hand.
@@ -140,8 +141,11 @@ struct slot : slab_hook {
     waiter<Response>* owner = nullptr;
     manual<Request> request;           // constructed while waiting_room, queued or taken, and until the handler takes it
 
-    // Owned by the responder while the slot is running or abandoned.
-    void* run_data = nullptr;
+    // Owned by the responder while the slot is running or abandoned: what
+    // cancels the handler running this request (a coroutine handler's
+    // invocation; null when there is none to cancel), and the tag that tells
+    // this run of the slot from a later one.
+    hook<>* invocation = nullptr;
     std::uint32_t run_tag = 0;
 
     static constexpr std::uint32_t npos = UINT32_MAX;

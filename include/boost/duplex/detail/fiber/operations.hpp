@@ -24,17 +24,16 @@ namespace boost::duplex::detail::fiber {
 template <class Response>
 class request_waiter final : public waiter<Response> {
 public:
-    request_waiter() noexcept : waiter<Response>(&request_waiter::on_complete) {}
+    request_waiter() noexcept : waiter<Response>(hook_to<&request_waiter::on_complete>) {}
 
     std::optional<result<Response>> value;
     signal done;
 
 private:
-    static void on_complete(waiter<Response>* w, result<Response>&& r, bool) noexcept
+    void on_complete(result<Response>&& r, bool) noexcept
     {
-        auto* self = static_cast<request_waiter*>(w);
-        emplace_or_fail(self->value, r);  // a Response whose move throws: handler_failed
-        self->done.raise();  // the last touch: the waiting fiber may return at once
+        emplace_or_fail(value, r);  // a Response whose move throws: handler_failed
+        done.raise();  // the last touch: the waiting fiber may return at once
     }
 };
 
