@@ -49,6 +49,7 @@
 #include <boost/duplex/asio.hpp>
 #include <boost/duplex/concurrency.hpp>
 #include <boost/duplex/error.hpp>
+#include <boost/duplex/priority.hpp>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/bind_executor.hpp>
@@ -395,6 +396,35 @@ BOOST_AUTO_TEST_CASE(one_thread_callback_clients_allocate_nothing_per_request)
     BOOST_TEST_REQUIRE(run_until_stopped(io, [&] { return ld.done(); }));
     BOOST_TEST(run.stop(responder));
     check_window(ld);
+}
+
+// The same with overload control, a priority and flows: the round robin
+// between ten flows and the overload machinery (overloaded from the first
+// standing queue, every take checking for requests to shed) allocate nothing
+// either. (The target is far: a request shed would count as wrong.)
+BOOST_AUTO_TEST_CASE(one_thread_callback_clients_with_flows_and_overload_control_allocate_nothing_per_request)
+{
+    if (!counting())
+        return;
+    net::io_context io;
+    dx::channel_options o;
+    o.overload = dx::overload_options{.interval = std::chrono::milliseconds(0), .target = std::chrono::seconds(10)};
+    auto [client, responder] = dx::make_asio_channel<value_type, value_type>(io.get_executor(), o);
+    run_state run(io);
+    slot_table_warm_up warm_up(client, io);
+    responder.async_run(echo{}, dx::fixed_concurrency{}, run.completion());
+    BOOST_TEST_REQUIRE(warm_up.wait());
+
+    load ld(io, client_count);
+    std::deque<callback_client> clients;
+    for (std::size_t id = 0; id != client_count; ++id)
+        clients.emplace_back(client.with_priority(dx::priority::high).with_flow(id % 10), ld, id, std::nullopt);
+    for (auto& c : clients)
+        c.send();
+    BOOST_TEST_REQUIRE(run_until_stopped(io, [&] { return ld.done(); }));
+    BOOST_TEST(run.stop(responder));
+    check_window(ld);
+    BOOST_TEST(responder.stats().shed == 0u);
 }
 
 // use_awaitable coroutine clients, each awaiting its requests one after another.

@@ -18,6 +18,7 @@
 #include <boost/duplex/detail/core/channel_core.hpp>
 #include <boost/duplex/error.hpp>
 #include <boost/duplex/options.hpp>
+#include <boost/duplex/priority.hpp>
 #include <boost/duplex/stats.hpp>
 #include <boost/duplex/storage.hpp>
 
@@ -103,6 +104,14 @@ dd::effects submit(Core& core, Req&& req, time_point deadline, dd::waiter<typena
                    time_point now)
 {
     return core.submit(core.prepare(), std::forward<Req>(req), deadline, w, now);
+}
+
+// The same, for a request of priority `p` in flow `flow`.
+template <class Core, class Req>
+dd::effects submit(Core& core, Req&& req, time_point deadline, dd::waiter<typename Core::response_type>& w,
+                   time_point now, dx::priority p, std::uint64_t flow = 0)
+{
+    return core.submit(core.prepare(), std::forward<Req>(req), deadline, w, now, true, dd::request_class{p, flow});
 }
 
 // The same, returning the key the request had (for cancel()).

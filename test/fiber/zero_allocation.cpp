@@ -40,6 +40,7 @@
 #include "common.hpp"
 
 #include <boost/duplex/concurrency.hpp>
+#include <boost/duplex/priority.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -107,12 +108,14 @@ void client_loop(client_type client, load& ld, std::uint64_t id)
 
 // Runs the load: `client_count` client fibers on this thread, joined before
 // this returns.
-void run_clients(const client_type& client, load& ld)
+// `flows`: each client sends at priority high in one of ten flows.
+void run_clients(const client_type& client, load& ld, bool flows = false)
 {
     std::vector<scoped_fiber> fs;
     fs.reserve(client_count);
     for (std::size_t id = 0; id != client_count; ++id)
-        fs.emplace_back([&ld, c = client, id]() mutable { client_loop(std::move(c), ld, id); });
+        fs.emplace_back([&ld, c = flows ? client.with_priority(dx::priority::high).with_flow(id % 10) : client,
+                         id]() mutable { client_loop(std::move(c), ld, id); });
 }
 
 // The checks shared by the W2 and W3 cases, made once everything ran.
@@ -188,6 +191,33 @@ BOOST_AUTO_TEST_CASE(one_thread_client_fibers_allocate_nothing_per_request)
 
         run_clients(*ch.client, ld);
 
+        ch.responder->stop();
+        BOOST_TEST_REQUIRE(run.wait_done());
+        BOOST_TEST(run.result() == boost::system::error_code());
+    }
+    check_window(ld);
+}
+
+// The same with overload control, a priority and flows (see the Asio test
+// of the same name).
+BOOST_AUTO_TEST_CASE(one_thread_client_fibers_with_flows_and_overload_control_allocate_nothing_per_request)
+{
+    if (!counting())
+        return;
+    watchdog wd;
+    dx::channel_options o;
+    o.overload = dx::overload_options{.interval = std::chrono::milliseconds(0), .target = std::chrono::seconds(10)};
+    channel<value_type, value_type> ch(o);
+    load ld(client_count);
+    {
+        slot_table_warm_up warm_up(*ch.client);
+        BOOST_TEST_REQUIRE(warm_up.all_pending());
+        runner run(*ch.responder, echo{}, dx::fixed_concurrency{});
+        BOOST_TEST_REQUIRE(warm_up.wait());
+
+        run_clients(*ch.client, ld, true);
+
+        BOOST_TEST(ch.responder->stats().shed == 0u);
         ch.responder->stop();
         BOOST_TEST_REQUIRE(run.wait_done());
         BOOST_TEST(run.result() == boost::system::error_code());

@@ -209,6 +209,9 @@ struct request {
     dd::run_outcome end_reason{};  // for abandoned
     bool begun = false;            // taken and started (running, or abandoned after it started)
     int completions = 0;
+    dx::priority prio = dx::priority::normal;
+    std::uint64_t flow = 0;
+    time_point submitted_at{};
 };
 
 struct model {
@@ -226,7 +229,11 @@ struct model {
     bool closed = false;
     bool asleep = false;  // the responder's last take found nothing, no wake since
     bool done_seen = false;
-    std::uint64_t completed = 0, failed = 0, timed_out = 0, cancelled = 0;
+    std::uint64_t completed = 0, failed = 0, timed_out = 0, cancelled = 0, shed = 0;
+    // The second edition's configuration (config bit 7): requests carry
+    // priorities and/or flows, and overload control may be set.
+    bool priorities = false, flows = false;
+    bool ordered = false;  // priorities or flows or overload: take() order is checked by its rules, not FIFO
 };
 
 std::string describe(const model& m, int id)
@@ -264,6 +271,16 @@ public:
     }
 
     void run(reader& in);
+
+    void configure_classes(bool priorities, bool flows)
+    {
+        m_.priorities = priorities;
+        m_.flows = flows;
+        m_.ordered = priorities || flows || m_.opts.overload.has_value();
+    }
+
+    // The byte that picks a submitted request's priority and flow, when they vary.
+    std::uint8_t class_byte(reader& in) { return m_.priorities || m_.flows ? in.byte() : 0; }
 
     // A call made between two steps of a lock-free submit() or finish(): at
     // `step` (submit: 1 a place reserved; 2 the slot marked inbox, not pushed;
@@ -312,6 +329,8 @@ private:
                 ++m_.timed_out;
             else if (r.error() == dx::error::cancelled)
                 ++m_.cancelled;
+            else if (r.error() == dx::error::overloaded)
+                ++m_.shed;
             else if (r.error() != dx::error::closed && r.error() != dx::error::queue_full)
                 ++m_.failed;
         } else {
@@ -360,6 +379,31 @@ private:
 
     void check_invariants(const char* step);
 
+    // Completions with error::overloaded recorded during a take() or an
+    // expire(): each must be a shedding the options allow (a queued request,
+    // overload control with `shed`, waited longer than the target: its wait
+    // in the queue started no earlier than its submission). They end here
+    // and are added to `want`; returns how many.
+    std::size_t accept_shed(std::vector<expect>& want, const char* step)
+    {
+        std::size_t n = 0;
+        for (auto& ev : events_) {
+            if (ev.r.has_value() || ev.r.error() != dx::error::overloaded)
+                continue;
+            request& q = R(ev.id);
+            CHECK(q.at == where::pending, std::string(step) + " shed " + describe(m_, ev.id) + ", not queued");
+            CHECK(m_.opts.overload && m_.opts.overload->shed,
+                  std::string(step) + " shed " + describe(m_, ev.id) + " without overload shedding");
+            CHECK(m_.now - q.submitted_at > std::max(m_.opts.overload->target, duration::zero()),
+                  std::string(step) + " shed " + describe(m_, ev.id) + " which had not waited longer than the target");
+            want.push_back({ev.id, expect::error, 0, make_error_code(dx::error::overloaded)});
+            erase_id(m_.pending, ev.id);
+            q.at = where::ended;
+            ++n;
+        }
+        return n;
+    }
+
     // ---- operations ----
     time_point pick_deadline(std::uint8_t b)
     {
@@ -400,26 +444,32 @@ private:
         return id;
     }
 
-    void do_submit(int id, time_point deadline, bool cancellable = true)
+    void do_submit(int id, time_point deadline, bool cancellable = true, std::uint8_t cls = 0)
     {
-        do_submit(id, deadline, interleave{}, cancellable);
+        do_submit(id, deadline, interleave{}, cancellable, cls);
     }
 
     // `cancellable`: false tells the core that nobody could cancel it before
     // the submit (true of a request prepared and submitted at once).
-    void do_submit(int id, time_point deadline, interleave il, bool cancellable = true)
+    void do_submit(int id, time_point deadline, interleave il, bool cancellable = true, std::uint8_t cls = 0)
     {
         request& q = R(id);
+        if (m_.priorities)
+            q.prio = static_cast<dx::priority>(cls % 4);
+        if (m_.flows)
+            q.flow = (cls >> 2) % 3;
+        q.submitted_at = m_.now;
         const dx::responder_stats before = core_.stats();
         const std::size_t room_before = core_.waiting_for_room();
-        TRACE("  submit #%d deadline %lld (queued %zu, room %zu)\n", id, ms_of(deadline), before.queued,
-              room_before);
+        TRACE("  submit #%d deadline %lld priority %d flow %d (queued %zu, room %zu)\n", id, ms_of(deadline),
+              int(q.prio), int(q.flow), before.queued, room_before);
         erase_id(m_.held, id);
         q.deadline = deadline;
         q.submitted = true;
         il_ = il;
         il_.id = id;
-        const dd::effects fx = core_.submit(q.slot, id, deadline, *q.w, m_.now, cancellable);
+        const dd::effects fx =
+            core_.submit(q.slot, id, deadline, *q.w, m_.now, cancellable, dd::request_class{q.prio, q.flow});
         const bool interleaved = il_.fired;
         il_ = {};
         if (q.at != where::taken && q.at != where::running && q.at != where::abandoned)
@@ -436,13 +486,42 @@ private:
             want.push_back({id, expect::error, 0, make_error_code(e)});
             q.at = where::ended;
         };
+        // Room by priority: at a full queue, a request of strictly higher
+        // priority than a queued one takes the place of one of the lowest
+        // (which ends with overloaded at once).
+        int displaced = -1;
+        for (auto& ev : events_) {
+            if (ev.r.has_value() || ev.r.error() != dx::error::overloaded)
+                continue;
+            CHECK(displaced < 0, "submit of " + describe(m_, id) + " displaced two requests");
+            displaced = ev.id;
+            const request& v = R(ev.id);
+            CHECK(v.at == where::pending && v.prio < q.prio,
+                  "submit of " + describe(m_, id) + " displaced " + describe(m_, ev.id) + " (priority " +
+                      std::to_string(int(v.prio)) + " against " + std::to_string(int(q.prio)) + ")");
+            CHECK(before.queued >= m_.opts.capacity, "a request was displaced from a queue with room");
+            for (int other : m_.pending)
+                CHECK(R(other).prio >= v.prio || room_before != 0,
+                      "displaced " + describe(m_, ev.id) + " though " + describe(m_, other) + " has a lower priority");
+        }
+        if (displaced >= 0) {
+            want.push_back({displaced, expect::error, 0, make_error_code(dx::error::overloaded)});
+            erase_id(m_.pending, displaced);
+            R(displaced).at = where::ended;
+        }
+        const bool lower_queued = room_before == 0 && std::any_of(m_.pending.begin(), m_.pending.end(), [&](int o) {
+                                      return R(o).prio < q.prio;
+                                  });
         if (q.cancel_before_submit)
             fail_with(dx::error::cancelled);
         else if (m_.stopped)
             fail_with(dx::error::closed);
         else if (deadline <= m_.now)
             fail_with(dx::error::timeout);
-        else if (m_.opts.on_full == dx::overflow::reject && before.queued >= m_.opts.capacity &&
+        else if (displaced >= 0) {
+            q.at = where::pending;
+            m_.pending.push_back(id);
+        } else if (m_.opts.on_full == dx::overflow::reject && before.queued >= m_.opts.capacity &&
                  !(m_.opts.capacity == 0 && before.queued < m_.demand)) {
             // Rendezvous (capacity 0): a request gets in only as a hand-off,
             // within the room the responder had when it last found nothing.
@@ -451,7 +530,14 @@ private:
             q.at = where::pending;
             m_.pending.push_back(id);
         }
-        if (q.at == where::pending && !interleaved) {
+        if (q.at == where::pending && !interleaved && !q.cancel_before_submit && !m_.stopped && deadline > m_.now &&
+            before.queued >= m_.opts.capacity && !(m_.opts.capacity == 0 && before.queued < m_.demand) && lower_queued)
+            CHECK(displaced >= 0 || room_before != 0,
+                  describe(m_, id) + " found a full queue holding a lower priority and displaced nothing");
+        if (q.at == where::pending && !interleaved && displaced >= 0) {
+            CHECK(core_.stats().queued == before.queued && core_.waiting_for_room() == room_before,
+                  describe(m_, id) + " should have taken the displaced request's place");
+        } else if (q.at == where::pending && !interleaved) {
             const bool to_queue =
                 before.queued < m_.opts.capacity || (m_.opts.capacity == 0 && before.queued < m_.demand);
             const std::size_t q_after = core_.stats().queued, room_after = core_.waiting_for_room();
@@ -474,6 +560,34 @@ private:
     }
 
     interleave il_;
+
+    // take() with priorities, flows or overload control: what was handed
+    // out came in priority order, none of it below what stays pending (a
+    // request of higher priority never waits behind a lower one), and, unless
+    // LIFO may apply, each flow of a priority oldest first. (The round robin
+    // between flows is checked exactly by test/core/overload.cpp.)
+    void check_taking_order(const std::vector<int>& handed, const std::vector<int>& pending_before)
+    {
+        auto position = [&](int id) {
+            return std::find(pending_before.begin(), pending_before.end(), id) - pending_before.begin();
+        };
+        for (std::size_t i = 1; i < handed.size(); ++i)
+            CHECK(R(handed[i - 1]).prio >= R(handed[i]).prio,
+                  "take handed " + describe(m_, handed[i - 1]) + " before " + describe(m_, handed[i]) +
+                      " of a higher priority");
+        const bool lifo = m_.opts.overload && m_.opts.overload->lifo;
+        for (int h : handed) {
+            for (int p : m_.pending) {
+                if (R(p).deadline <= m_.now)
+                    continue;  // not available (it ends with timeout)
+                CHECK(R(p).prio <= R(h).prio, "take handed " + describe(m_, h) + " while " + describe(m_, p) +
+                                                  " of a higher priority stays queued");
+                if (!lifo && R(p).prio == R(h).prio && R(p).flow == R(h).flow)
+                    CHECK(position(p) > position(h), "take handed " + describe(m_, h) + " before the older " +
+                                                         describe(m_, p) + " of the same priority and flow");
+            }
+        }
+    }
 
     // `started`: how many of the handed-out requests start at once (the rest
     // are taken, and must pass begin()).
@@ -500,7 +614,14 @@ private:
                 exp_handed.push_back(id);
         }
         const bool stopped_before = m_.stopped;
+        const std::vector<int> pending_before = m_.pending;
         const core_type::take_result tr = core_.take(limit, m_.now, most, started, who);
+        // Requests shed by this take were available before it.
+        std::vector<expect> shed_want;
+        const std::size_t shed = accept_shed(shed_want, "take");
+        for (auto& x : shed_want)
+            if (R(x.id).deadline > m_.now)
+                --available;
         m_.last_limit = limit;
         // The handed-out chain.
         std::vector<int> handed;
@@ -534,7 +655,9 @@ private:
               "take handed out " + std::to_string(tr.count) + " requests, expected min(limit - in flight = " +
                   std::to_string(n) + ", most = " + std::to_string(most) + ", available = " + std::to_string(available) +
                   ") (guarantee 7 / liveness)");
-        if (g_strict_fifo) {
+        if (m_.ordered) {
+            check_taking_order(handed, pending_before);
+        } else if (g_strict_fifo) {
             if (handed != exp_handed) {
                 std::string got, exp;
                 for (int id : handed)
@@ -546,11 +669,13 @@ private:
         }
         // Timeouts found by take: pending, deadline passed.
         std::vector<expect> want;
-        if (g_strict_fifo) {
+        if (g_strict_fifo && !m_.ordered) {
             for (int id : exp_expired)
                 want.push_back({id, expect::error, 0, make_error_code(dx::error::timeout)});
         } else {
             for (auto& ev : events_) {
+                if (!ev.r.has_value() && ev.r.error() == dx::error::overloaded)
+                    continue;  // accepted above
                 CHECK(R(ev.id).at == where::pending && R(ev.id).deadline <= m_.now,
                       "take completed " + describe(m_, ev.id) + " with " + err_name(ev.r));
                 want.push_back({ev.id, expect::error, 0, make_error_code(dx::error::timeout)});
@@ -560,6 +685,8 @@ private:
             erase_id(m_.pending, x.id);
             R(x.id).at = where::ended;
         }
+        want.insert(want.end(), shed_want.begin(), shed_want.end());
+        (void)shed;
         settle(std::move(want), "take");
         const bool run_over = m_.pending.empty() && m_.taken.empty() && (m_.stopped || m_.clients == 0);
         CHECK(tr.done == run_over, std::string("take: done == ") + (tr.done ? "true" : "false") + ", expected " +
@@ -733,10 +860,13 @@ private:
             }
         }
         const time_point next = core_.expire(m_.now);
+        accept_shed(want, "expire");
         settle(std::move(want), "expire");
         const time_point exp_next = earliest();
-        CHECK(next == exp_next, "expire returned next deadline t0+" + std::to_string(ms_of(next)) +
-                                    "ms, expected t0+" + std::to_string(ms_of(exp_next)) + "ms (-1 = none)");
+        // With shedding, the timer also comes back when a request may be shed.
+        CHECK(shedding() ? next <= exp_next && next > m_.now : next == exp_next,
+              "expire returned next deadline t0+" + std::to_string(ms_of(next)) + "ms, expected t0+" +
+                  std::to_string(ms_of(exp_next)) + "ms (-1 = none)");
         m_.timer = next;
     }
 
@@ -800,6 +930,8 @@ private:
         erase_id(m_.held, id);
         settle({}, "unprepare");
     }
+
+    bool shedding() const { return m_.opts.overload && m_.opts.overload->shed; }
 
     time_point earliest() const
     {
@@ -883,6 +1015,7 @@ void fuzz_run::check_invariants(const char* step)
                                             std::to_string(m_.timed_out));
     CHECK(st.cancelled == m_.cancelled, at + "stats.cancelled " + std::to_string(st.cancelled) + " != model " +
                                             std::to_string(m_.cancelled));
+    CHECK(st.shed == m_.shed, at + "stats.shed " + std::to_string(st.shed) + " != model " + std::to_string(m_.shed));
     if (m_.opts.capacity > 0) {
         CHECK(st.queued <= m_.opts.capacity, at + "queued " + std::to_string(st.queued) + " > capacity (guarantee 6)");
         if (room > 0)
@@ -893,7 +1026,7 @@ void fuzz_run::check_invariants(const char* step)
     CHECK(core_.closed() == m_.closed, at + "closed() disagrees with the model");
     // Deadlines and the timer.
     const time_point e = earliest();
-    CHECK(core_.earliest_deadline() == e, at + "earliest_deadline() t0+" + std::to_string(ms_of(core_.earliest_deadline())) +
+    CHECK(shedding() ? core_.earliest_deadline() <= e : core_.earliest_deadline() == e, at + "earliest_deadline() t0+" + std::to_string(ms_of(core_.earliest_deadline())) +
                                               "ms, expected t0+" + std::to_string(ms_of(e)) + "ms (-1 = none)");
     CHECK(m_.timer <= e, at + "the timer waits for t0+" + std::to_string(ms_of(m_.timer)) +
                              "ms but a live request's deadline is t0+" + std::to_string(ms_of(e)) +
@@ -930,14 +1063,14 @@ void fuzz_run::run(reader& in)
             step = "submit";
             const std::uint8_t d = in.byte();
             const int id = do_prepare();
-            do_submit(id, pick_deadline(d), (d & 0x80) != 0);  // nothing cancelled it: either is right
+            do_submit(id, pick_deadline(d), (d & 0x80) != 0, class_byte(in));  // nothing cancelled it: either is right
             break;
         }
         case 1: {  // prepare + submit, with a call made between two of its steps
             step = "submit interleaved";
             const std::uint8_t d = in.byte(), x = in.byte();
             const int id = do_prepare();
-            do_submit(id, pick_deadline(d), interleave{x % 4, (x / 4) % 5});
+            do_submit(id, pick_deadline(d), interleave{x % 4, (x / 4) % 5}, true, class_byte(in));
             break;
         }
         case 2:  // prepare, held
@@ -951,7 +1084,7 @@ void fuzz_run::run(reader& in)
             step = "submit held";
             const std::uint8_t p = in.byte(), d = in.byte();
             if (!m_.held.empty())
-                do_submit(m_.held[p % m_.held.size()], pick_deadline(d));
+                do_submit(m_.held[p % m_.held.size()], pick_deadline(d), true, class_byte(in));
             break;
         }
         case 4:
@@ -1101,8 +1234,27 @@ int run_one(const std::uint8_t* data, std::size_t size)
     o.timeout = t < 0 ? duration::max() : duration(std::chrono::milliseconds(t));
     TRACE("config: capacity %zu, %s, timeout %d ms\n", o.capacity,
           o.on_full == dx::overflow::reject ? "reject" : "wait", t);
+    // Bit 7: the second edition's priorities, flows and overload control.
+    bool priorities = false, flows = false;
+    if (c & 0x80) {
+        const std::uint8_t e = in.byte();
+        priorities = e & 1;
+        flows = (e & 2) != 0;
+        if (e & 4) {
+            static constexpr int intervals_ms[] = {0, 1, 5, 20};
+            o.overload = dx::overload_options{.interval = std::chrono::milliseconds(intervals_ms[(e >> 5) & 3]),
+                                              .target = std::chrono::milliseconds((e & 0x80) ? 2 : 0),
+                                              .shed = (e & 8) != 0,
+                                              .lifo = (e & 16) != 0};
+        }
+        TRACE("config: priorities %d, flows %d, overload %d (shed %d, lifo %d, interval %d ms, target %d ms)\n",
+              int(priorities), int(flows), int(o.overload.has_value()), int((e & 8) != 0), int((e & 16) != 0),
+              o.overload ? int(std::chrono::duration_cast<std::chrono::milliseconds>(o.overload->interval).count()) : 0,
+              (e & 0x80) ? 2 : 0);
+    }
     {
         fuzz_run r(o);
+        r.configure_classes(priorities, flows);
         r.run(in);
     }  // the core is destroyed here (it asserts nothing is left queued)
     return 0;

@@ -11,6 +11,7 @@
 #include <boost/duplex/detail/asio/channel.hpp>
 #include <boost/duplex/detail/client_ref.hpp>
 #include <boost/duplex/error.hpp>
+#include <boost/duplex/priority.hpp>
 #include <boost/duplex/storage.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -18,6 +19,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <ranges>
@@ -51,6 +53,21 @@ public:
     /// The channel's executor: completion handlers without an associated
     /// executor of their own run there.
     executor_type get_executor() const noexcept;
+
+    /// A copy of this client whose requests (and batches) carry priority `p`
+    /// (default `priority::normal`). The flow is kept; this client is unchanged.
+    asio_client with_priority(priority p) const;
+
+    /// A copy of this client whose requests (and batches) belong to `flow`
+    /// (default 0): among requests of equal priority the responder takes one
+    /// from each flow in turn. The priority is kept; this client is unchanged.
+    asio_client with_flow(std::uint64_t flow) const;
+
+    /// The priority this client's requests carry.
+    priority get_priority() const noexcept;
+
+    /// The flow this client's requests belong to.
+    std::uint64_t get_flow() const noexcept;
 
     /// Sends `req` with the channel's default timeout.
     ///
@@ -109,6 +126,7 @@ private:
                CompletionToken&& token);
 
     detail::client_ref<channel_type> ch_;
+    detail::request_class cls_;
 };
 
 }  // namespace boost::duplex

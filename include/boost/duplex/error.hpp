@@ -35,7 +35,11 @@ enum class error {
     /// The handler threw; the exception does not cross the channel.
     handler_failed,
     /// A precondition on an argument failed, e.g. a batch with concurrency 0.
-    invalid_argument
+    invalid_argument,
+    /// Shed by the overload policy (it waited in an overloaded queue longer
+    /// than its target), or displaced from a full queue by a request of
+    /// higher priority. The handler never saw it.
+    overloaded
 };
 
 /// The category of `error`, named `"boost.duplex"`.

@@ -12,10 +12,12 @@
 #include <boost/duplex/detail/client_ref.hpp>
 #include <boost/duplex/error.hpp>
 #include <boost/duplex/options.hpp>
+#include <boost/duplex/priority.hpp>
 #include <boost/duplex/storage.hpp>
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <stop_token>
 #include <utility>
@@ -107,6 +109,21 @@ public:
     std::vector<result<Response>> request_batch_settled(Range&& reqs, std::size_t concurrency,
                                                         std::stop_token stop);
 
+    /// A copy of this client whose requests (and batches) carry priority `p`
+    /// (default `priority::normal`). The flow is kept; this client is unchanged.
+    fiber_client with_priority(priority p) const;
+
+    /// A copy of this client whose requests (and batches) belong to `flow`
+    /// (default 0): among requests of equal priority the responder takes one
+    /// from each flow in turn. The priority is kept; this client is unchanged.
+    fiber_client with_flow(std::uint64_t flow) const;
+
+    /// The priority this client's requests carry.
+    priority get_priority() const noexcept;
+
+    /// The flow this client's requests belong to.
+    std::uint64_t get_flow() const noexcept;
+
 private:
     using channel_type = detail::fiber::channel<Request, Response, Storage>;
 
@@ -116,6 +133,7 @@ private:
     explicit fiber_client(std::shared_ptr<channel_type> ch) noexcept : ch_(std::move(ch)) {}
 
     detail::client_ref<channel_type> ch_;
+    detail::request_class cls_;
 };
 
 }  // namespace boost::duplex

@@ -17,7 +17,7 @@ namespace boost::duplex {
 ///
 /// Each request that ends is counted in at most one of the totals:
 /// `completed` (answered with a value), `failed` (its handler returned an error
-/// or threw), `timed_out` or `cancelled`. Requests closed by `stop()` or
+/// or threw), `timed_out`, `cancelled` or `shed`. Requests closed by `stop()` or
 /// rejected with `queue_full` are in none of them.
 struct responder_stats {
     std::size_t queued = 0;             ///< accepted into the queue, not yet handed to the handler
@@ -27,6 +27,7 @@ struct responder_stats {
     std::uint64_t failed = 0;           ///< total whose handler failed (error result or exception)
     std::uint64_t timed_out = 0;        ///< total ended with error::timeout
     std::uint64_t cancelled = 0;        ///< total ended with error::cancelled
+    std::uint64_t shed = 0;             ///< total ended with error::overloaded (shed or displaced)
 };
 
 }  // namespace boost::duplex

@@ -28,6 +28,34 @@ auto asio_client<Request, Response, Storage>::get_executor() const noexcept -> e
 }
 
 template <class Request, class Response, class Storage>
+auto asio_client<Request, Response, Storage>::with_priority(priority p) const -> asio_client
+{
+    asio_client c(*this);
+    c.cls_.prio = p;
+    return c;
+}
+
+template <class Request, class Response, class Storage>
+auto asio_client<Request, Response, Storage>::with_flow(std::uint64_t flow) const -> asio_client
+{
+    asio_client c(*this);
+    c.cls_.flow = flow;
+    return c;
+}
+
+template <class Request, class Response, class Storage>
+priority asio_client<Request, Response, Storage>::get_priority() const noexcept
+{
+    return cls_.prio;
+}
+
+template <class Request, class Response, class Storage>
+std::uint64_t asio_client<Request, Response, Storage>::get_flow() const noexcept
+{
+    return cls_.flow;
+}
+
+template <class Request, class Response, class Storage>
 template <class CompletionToken>
 auto asio_client<Request, Response, Storage>::async_request(Request req, CompletionToken&& token)
 {
@@ -40,7 +68,7 @@ auto asio_client<Request, Response, Storage>::async_request(Request req, std::ch
                                                             CompletionToken&& token)
 {
     return boost::asio::async_initiate<CompletionToken, void(result<Response>)>(
-        detail::asio::initiate_request<channel_type>{ch_.shared()}, token, std::move(req), timeout);
+        detail::asio::initiate_request<channel_type>{ch_.shared(), cls_}, token, std::move(req), timeout);
 }
 
 template <class Request, class Response, class Storage>
@@ -51,7 +79,7 @@ auto asio_client<Request, Response, Storage>::batch(Range&& reqs, std::size_t co
 {
     using signature = void(detail::batch_value_t<Response, Settled>);
     return boost::asio::async_initiate<CompletionToken, signature>(
-        detail::asio::initiate_batch<channel_type, Settled>{ch_.shared()}, token,
+        detail::asio::initiate_batch<channel_type, Settled>{ch_.shared(), cls_}, token,
         detail::asio::range_ref<Range>{std::forward<Range>(reqs)}, concurrency, timeout);
 }
 

@@ -34,6 +34,7 @@ public:
         case error::queue_full: return "the request queue is full";
         case error::handler_failed: return "the request handler failed with an exception";
         case error::invalid_argument: return "invalid argument";
+        case error::overloaded: return "the responder is overloaded: the request was shed";
         }
         return "unknown boost.duplex error";
     }

@@ -21,16 +21,44 @@
 namespace boost::duplex {
 
 template <class Request, class Response, class Storage>
+auto fiber_client<Request, Response, Storage>::with_priority(priority p) const -> fiber_client
+{
+    fiber_client c(*this);
+    c.cls_.prio = p;
+    return c;
+}
+
+template <class Request, class Response, class Storage>
+auto fiber_client<Request, Response, Storage>::with_flow(std::uint64_t flow) const -> fiber_client
+{
+    fiber_client c(*this);
+    c.cls_.flow = flow;
+    return c;
+}
+
+template <class Request, class Response, class Storage>
+priority fiber_client<Request, Response, Storage>::get_priority() const noexcept
+{
+    return cls_.prio;
+}
+
+template <class Request, class Response, class Storage>
+std::uint64_t fiber_client<Request, Response, Storage>::get_flow() const noexcept
+{
+    return cls_.flow;
+}
+
+template <class Request, class Response, class Storage>
 result<Response> fiber_client<Request, Response, Storage>::request(Request req)
 {
-    return detail::fiber::request(*ch_, std::move(req), ch_->core.options().timeout);
+    return detail::fiber::request(*ch_, cls_, std::move(req), ch_->core.options().timeout);
 }
 
 template <class Request, class Response, class Storage>
 result<Response> fiber_client<Request, Response, Storage>::request(Request req,
                                                                    std::chrono::steady_clock::duration timeout)
 {
-    return detail::fiber::request(*ch_, std::move(req), timeout);
+    return detail::fiber::request(*ch_, cls_, std::move(req), timeout);
 }
 
 template <class Request, class Response, class Storage>
@@ -38,7 +66,7 @@ template <class Range>
 result<std::vector<Response>> fiber_client<Request, Response, Storage>::request_batch(Range&& reqs,
                                                                                       std::size_t concurrency)
 {
-    return detail::fiber::request_batch<channel_type, false>(*ch_, std::forward<Range>(reqs), concurrency, std::nullopt);
+    return detail::fiber::request_batch<channel_type, false>(*ch_, cls_, std::forward<Range>(reqs), concurrency, std::nullopt);
 }
 
 template <class Request, class Response, class Storage>
@@ -46,7 +74,7 @@ template <class Range>
 result<std::vector<Response>> fiber_client<Request, Response, Storage>::request_batch(
     Range&& reqs, std::size_t concurrency, std::chrono::steady_clock::duration timeout)
 {
-    return detail::fiber::request_batch<channel_type, false>(*ch_, std::forward<Range>(reqs), concurrency, timeout);
+    return detail::fiber::request_batch<channel_type, false>(*ch_, cls_, std::forward<Range>(reqs), concurrency, timeout);
 }
 
 template <class Request, class Response, class Storage>
@@ -54,13 +82,13 @@ template <class Range>
 std::vector<result<Response>> fiber_client<Request, Response, Storage>::request_batch_settled(Range&& reqs,
                                                                                               std::size_t concurrency)
 {
-    return detail::fiber::request_batch<channel_type, true>(*ch_, std::forward<Range>(reqs), concurrency, std::nullopt);
+    return detail::fiber::request_batch<channel_type, true>(*ch_, cls_, std::forward<Range>(reqs), concurrency, std::nullopt);
 }
 
 template <class Request, class Response, class Storage>
 result<Response> fiber_client<Request, Response, Storage>::request(Request req, std::stop_token stop)
 {
-    return detail::fiber::request(*ch_, std::move(req), ch_->core.options().timeout, std::move(stop));
+    return detail::fiber::request(*ch_, cls_, std::move(req), ch_->core.options().timeout, std::move(stop));
 }
 
 template <class Request, class Response, class Storage>
@@ -68,7 +96,7 @@ result<Response> fiber_client<Request, Response, Storage>::request(Request req,
                                                                    std::chrono::steady_clock::duration timeout,
                                                                    std::stop_token stop)
 {
-    return detail::fiber::request(*ch_, std::move(req), timeout, std::move(stop));
+    return detail::fiber::request(*ch_, cls_, std::move(req), timeout, std::move(stop));
 }
 
 template <class Request, class Response, class Storage>
@@ -77,7 +105,7 @@ result<std::vector<Response>> fiber_client<Request, Response, Storage>::request_
                                                                                       std::size_t concurrency,
                                                                                       std::stop_token stop)
 {
-    return detail::fiber::request_batch<channel_type, false>(*ch_, std::forward<Range>(reqs), concurrency, std::nullopt,
+    return detail::fiber::request_batch<channel_type, false>(*ch_, cls_, std::forward<Range>(reqs), concurrency, std::nullopt,
                                                              std::move(stop));
 }
 
@@ -86,7 +114,7 @@ template <class Range>
 result<std::vector<Response>> fiber_client<Request, Response, Storage>::request_batch(
     Range&& reqs, std::size_t concurrency, std::chrono::steady_clock::duration timeout, std::stop_token stop)
 {
-    return detail::fiber::request_batch<channel_type, false>(*ch_, std::forward<Range>(reqs), concurrency, timeout,
+    return detail::fiber::request_batch<channel_type, false>(*ch_, cls_, std::forward<Range>(reqs), concurrency, timeout,
                                                              std::move(stop));
 }
 
@@ -96,7 +124,7 @@ std::vector<result<Response>> fiber_client<Request, Response, Storage>::request_
                                                                                               std::size_t concurrency,
                                                                                               std::stop_token stop)
 {
-    return detail::fiber::request_batch<channel_type, true>(*ch_, std::forward<Range>(reqs), concurrency, std::nullopt,
+    return detail::fiber::request_batch<channel_type, true>(*ch_, cls_, std::forward<Range>(reqs), concurrency, std::nullopt,
                                                             std::move(stop));
 }
 

@@ -34,8 +34,8 @@ class batch_op final
 public:
     template <class Range>
     batch_op(std::shared_ptr<Channel> ch, Handler&& h, Range&& range, std::size_t concurrency,
-             std::optional<duration> timeout, time_point now)
-        : engine(ch->core, std::forward<Range>(range), concurrency, timeout, now)
+             std::optional<duration> timeout, time_point now, request_class cls)
+        : engine(ch->core, std::forward<Range>(range), concurrency, timeout, now, cls)
         , ch_(std::move(ch))
         , h_(std::move(h), ch_->executor)
     {
@@ -78,6 +78,7 @@ private:
 template <class Channel, bool Settled>
 struct initiate_batch {
     std::shared_ptr<Channel> ch;
+    request_class cls;
 
     template <class Handler, class RangeRef>
     void operator()(Handler&& handler, RangeRef range, std::size_t concurrency, std::optional<duration> timeout) const
@@ -89,7 +90,7 @@ struct initiate_batch {
 
         const time_point now = clock_type::now();
         auto alloc = op_allocator<op_type>(handler);
-        auto op = std::allocate_shared<op_type>(alloc, ch, std::move(handler), range.forward(), concurrency, timeout, now);
+        auto op = std::allocate_shared<op_type>(alloc, ch, std::move(handler), range.forward(), concurrency, timeout, now, cls);
         op->start(op);
     }
 };

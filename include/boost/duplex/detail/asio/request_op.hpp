@@ -143,11 +143,13 @@ struct initiate_request {
     // before this function returns, so nothing here may be read after the
     // submission but locals. Found by ThreadSanitizer (test/asio/multithread.cpp).
     mutable std::shared_ptr<Channel> channel;
+    request_class cls;
 
     template <class Handler, class Request>
     void operator()(Handler&& handler, Request&& req, duration timeout) const
     {
         const std::shared_ptr<Channel> ch = std::move(channel);
+        const request_class c = cls;
         using handler_type = std::decay_t<Handler>;
         using response_type = typename Channel::response_type;
         using op_type = request_op<response_type, handler_type, net::any_io_executor>;
@@ -168,7 +170,7 @@ struct initiate_request {
         effects fx;
         try {
             fx = ch->core.submit(s, std::forward<Request>(req), deadline_after(now, timeout), *op, now,
-                                 slot.is_connected());
+                                 slot.is_connected(), c);
         } catch (...) {
             // Nothing was admitted (std::bad_alloc): the op is still ours.
             if (slot.is_connected())

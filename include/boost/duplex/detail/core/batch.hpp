@@ -67,8 +67,9 @@ class batch_engine {
 public:
     template <class Range>
     batch_engine(Core& core, Range&& range, std::size_t concurrency, std::optional<duration> batch_timeout,
-                 time_point now)
+                 time_point now, request_class cls = {})
         : core_(core)
+        , cls_(cls)
         , source_(std::forward<Range>(range))
         , concurrency_(concurrency)
         , deadline_(batch_timeout ? std::optional<time_point>(deadline_after(now, *batch_timeout)) : std::nullopt)
@@ -281,13 +282,14 @@ private:
         const time_point now = clock_type::now();
         const time_point deadline = deadline_ ? *deadline_ : deadline_after(now, core_.options().timeout);
         try {
-            derived().apply(core_.submit(slot, std::move(req), deadline, *s, now));
+            derived().apply(core_.submit(slot, std::move(req), deadline, *s, now, true, cls_));
         } catch (...) {
             sub_done(s, make_error_code(boost::system::errc::not_enough_memory));
         }
     }
 
     Core& core_;
+    const request_class cls_;
     Source source_;
     const std::size_t concurrency_;
     const std::optional<time_point> deadline_;

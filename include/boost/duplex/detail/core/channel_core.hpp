@@ -10,6 +10,7 @@
 
 #include <boost/duplex/detail/core/deadline_heap.hpp>
 #include <boost/duplex/detail/core/parking_mutex.hpp>
+#include <boost/duplex/detail/core/request_queue.hpp>
 #include <boost/duplex/detail/core/slot.hpp>
 #include <boost/duplex/error.hpp>
 #include <boost/duplex/options.hpp>
@@ -30,6 +31,12 @@
 #endif
 
 namespace boost::duplex::detail {
+
+// Where a request goes in the responder's taking order (see request_queue).
+struct request_class {
+    priority prio = priority::normal;
+    std::uint64_t flow = 0;
+};
 
 // What the backend must do after a call into the core.
 struct effects {
@@ -76,7 +83,15 @@ public:
     using waiter_type = waiter<Response>;
     using table_type = typename Storage::template table<slot_type>;
 
-    explicit channel_core(const channel_options& opts) : opts_(opts) {}
+    explicit channel_core(const channel_options& opts)
+        : opts_(opts)
+        , overload_(opts.overload.has_value())
+        , shed_(overload_ && opts.overload->shed)
+        , lifo_(overload_ && opts.overload->lifo)
+        , interval_(overload_ ? non_negative(opts.overload->interval) : duration::max())
+        , shed_wait_(overload_ ? strictly_longer(non_negative(opts.overload->target)) : duration::max())
+    {
+    }
 
     channel_core(const channel_core&) = delete;
     channel_core& operator=(const channel_core&) = delete;
@@ -119,10 +134,11 @@ public:
     // nor rely on `w` still waiting. Throws std::bad_alloc only (from moving the
     // request or growing the deadline heap), in which case nothing happened and
     // the slot is given back. `cancellable`: someone holds the slot's key and
-    // may cancel it before this call; false saves a compare-and-swap.
+    // may cancel it before this call; false saves a compare-and-swap. `cls`:
+    // where the request goes in the taking order.
     template <class Req>
     effects submit(slot_type* s, Req&& req, time_point deadline, waiter_type& w, time_point now,
-                   bool cancellable = true)
+                   bool cancellable = true, request_class cls = {})
     {
         try {
             s->request.emplace(std::forward<Req>(req));
@@ -132,6 +148,9 @@ public:
         }
         s->deadline = deadline;
         s->owner = &w;
+        s->prio = cls.prio;
+        s->flow = cls.flow;
+        s->queued_at = now;
 
         // The fast path: room in the queue and nobody older waiting for it.
         if (deadline <= now || room_count_.load(std::memory_order_relaxed) != 0 || !try_reserve())
@@ -161,8 +180,9 @@ public:
         fx.wake_responder = head == idle_mark;
         // The timer must hear of a deadline earlier than what it waits for;
         // the re-arm it asks for absorbs this request (published above)
-        // before it reads the deadlines.
-        fx.rearm_timer = lower_armed(deadline);
+        // before it reads the deadlines. With shedding, the earliest this
+        // request could be shed counts as a deadline.
+        fx.rearm_timer = lower_armed(shed_ ? earlier(deadline, deadline_after(now, shed_wait_)) : deadline);
         return fx;
     }
 
@@ -202,20 +222,25 @@ public:
     time_point expire(time_point now) noexcept
     {
         completion_batch batch(run_outcome::timed_out);
+        completion_batch shed(run_outcome::shed);
         time_point next;
         {
             std::lock_guard lock(mutex_);
+            queue_.advance(now);
             absorb(batch);
             reap();
             for (slot_type* s = heap_top(); s && s->deadline <= now; s = heap_top()) {
                 if (end_early(s, batch))  // false: delivered meanwhile
                     ++counters_.timed_out;
             }
+            if (shed_ && overloaded(now))
+                shed_locked(now, shed);
             promote_waiters();
-            next = deadline_of(heap_top());
+            next = due_locked();
             armed_.store(next, std::memory_order_relaxed);
         }
         batch.run(table_);
+        shed.run(table_);
         return next;
     }
 
@@ -229,7 +254,7 @@ public:
             std::lock_guard lock(mutex_);
             absorb(batch);
             reap();
-            t = deadline_of(heap_top());
+            t = due_locked();
         }
         batch.run(table_);
         return t;
@@ -302,11 +327,15 @@ public:
                      std::size_t started = SIZE_MAX, taker who = taker::comes_back) noexcept
     {
         completion_batch batch(run_outcome::timed_out);
+        completion_batch shed(run_outcome::shed);
         take_result out;
         slot_type* last = nullptr;
         {
             std::lock_guard lock(mutex_);
             reap();
+            if (run_since_ == time_point::max()) [[unlikely]]
+                run_since_ = now;  // a run is going from now on: the overload clock runs
+            queue_.advance(now);
             limit_ = limit;
             std::size_t n = limit > in_flight_ ? limit - in_flight_ : 0;
             std::size_t wanted = n < most ? n : most;
@@ -318,8 +347,14 @@ public:
             }
             for (;;) {
                 absorb(batch);
+                bool newest_first = false;
+                if (overload_ && overloaded(now)) [[unlikely]] {
+                    if (shed_)
+                        shed_locked(now, shed);
+                    newest_first = lifo_;
+                }
                 while (wanted != 0) {
-                    slot_type* s = !queue_.empty() ? queue_.front() : room_.front();
+                    slot_type* s = !queue_.empty() ? queue_.next(newest_first) : room_.front();
                     if (!s)
                         break;
                     if (s->deadline <= now) {
@@ -328,7 +363,7 @@ public:
                         continue;
                     }
                     if (s->get_state() == slot_state::queued) {
-                        queue_.erase(s);
+                        queue_.take(s);
                         release_place();
                     } else {
                         room_.erase(s);
@@ -367,6 +402,7 @@ public:
             }
         }
         batch.run(table_);
+        shed.run(table_);
         return out;
     }
 
@@ -661,12 +697,14 @@ private:
     effects submit_locked(slot_type* s, time_point deadline, time_point now, bool reserved) noexcept
     {
         completion_batch batch(run_outcome::cancelled);  // reclaims only
+        completion_batch shed(run_outcome::shed);      // displaced
         waiter_type* const w = s->owner;  // the slot may serve another request once released
         effects fx;
         error e{};
         bool drop = false;
         {
             std::lock_guard lock(mutex_);
+            queue_.advance(now);
             absorb(batch);  // what was published earlier goes first
             const slot_state st = s->get_state();
             if (reserved && st != slot_state::abandoned)  // an abandoned inbox slot gave its place back
@@ -687,17 +725,16 @@ private:
             } else {
                 // Older requests waiting for room go first (a rendezvous
                 // hand-off must not overtake them).
-                const bool to_queue = room_.empty() && reserve_locked();
+                const bool to_queue = (room_.empty() && reserve_locked()) || displace(s, shed);
                 if (!to_queue && opts_.on_full == overflow::reject) {
                     e = error::queue_full;
                 } else {
-                    if (deadline != time_point::max()) {
+                    if (deadline != time_point::max())
                         heap_.push(s);
-                        fx.rearm_timer = lower_armed(deadline);
-                    }
+                    fx.rearm_timer = lower_armed(shed_ ? earlier(deadline, deadline_after(now, shed_wait_)) : deadline);
                     if (to_queue) {
                         s->set_state(slot_state::queued);
-                        queue_.push_back(s);
+                        queue_.push(s);
                         fx.wake_responder = wake();
                     } else {
                         s->set_state(slot_state::waiting_room);
@@ -712,6 +749,7 @@ private:
                 promote_waiters();  // the place given back
         }
         batch.run(table_);
+        shed.run(table_);
         if (e != error{} || drop) {
             s->request.destroy();
             table_.release(s);
@@ -719,6 +757,77 @@ private:
         if (e != error{})
             w->complete(e);
         return fx;
+    }
+
+    // ---- overload control (see request_queue for the taking order) -------
+
+    static duration non_negative(duration d) noexcept { return d < duration::zero() ? duration::zero() : d; }
+
+    // "Waited longer than the target" as "waited at least this long".
+    static duration strictly_longer(duration d) noexcept { return d == duration::max() ? d : d + duration(1); }
+
+    static time_point earlier(time_point a, time_point b) noexcept { return a < b ? a : b; }
+
+    // Under the lock: the queue has stood, without a break, for `interval`
+    // while a run was going.
+    bool overloaded(time_point now) const noexcept
+    {
+        const time_point since = queue_.nonempty_since();
+        if (since == time_point::max() || run_since_ == time_point::max())
+            return false;
+        return now >= deadline_after(since > run_since_ ? since : run_since_, interval_);
+    }
+
+    // Under the lock: when the next request may be shed (max: none can be
+    // until something changes), which the timer waits for as for a deadline,
+    // so that a shed request ends promptly even while the responder is busy.
+    time_point next_shed() const noexcept
+    {
+        if (!shed_ || queue_.empty() || run_since_ == time_point::max())
+            return time_point::max();
+        const time_point since = queue_.nonempty_since();
+        const time_point over = deadline_after(since > run_since_ ? since : run_since_, interval_);
+        const time_point waited = deadline_after(queue_.oldest()->queued_at, shed_wait_);
+        return over > waited ? over : waited;
+    }
+
+    // Under the lock: what the timer must wait for next.
+    time_point due_locked() noexcept
+    {
+        const time_point t = deadline_of(heap_top());
+        return shed_ ? earlier(t, next_shed()) : t;
+    }
+
+    // Under the lock, while overloaded: ends every queued request that has
+    // waited longer than the target with error::overloaded, oldest first.
+    void shed_locked(time_point now, completion_batch& shed) noexcept
+    {
+        while (slot_type* s = queue_.oldest()) {
+            if (now < deadline_after(s->queued_at, shed_wait_))
+                break;
+            end_claimed(s, slot_state::queued, shed);
+            ++counters_.shed;
+        }
+    }
+
+    // Under the lock, the queue at capacity: request `s` takes the place of
+    // the most recently queued request of the lowest priority below its own,
+    // which ends with error::overloaded. The place passes from one to the
+    // other (it is not given back, so no racing client can take it). False if
+    // every queued request has `s`'s priority or higher.
+    bool displace(slot_type* s, completion_batch& shed) noexcept
+    {
+        slot_type* victim = queue_.displaceable_by(s->prio);
+        if (!victim)
+            return false;
+        queue_.erase(victim);
+        heap_.erase(victim);
+        waiter_type* w = victim->owner;
+        retire(victim);
+        shed.add(w);
+        shed.reclaim(victim);
+        ++counters_.shed;
+        return true;
     }
 
     // Lowers what the timer waits for to `deadline` if that is earlier: true
@@ -803,7 +912,7 @@ private:
                 s->set_state(slot_state::queued);
                 if (s->deadline != time_point::max())
                     heap_.push(s);
-                queue_.push_back(s);
+                queue_.push(s);
             } else {
                 BOOST_DUPLEX_ASSERT(s->get_state() == slot_state::abandoned);
                 s->set_state(slot_state::free);
@@ -836,9 +945,9 @@ private:
             lazy_ = false;
             return time_point::max();
         }
-        if (slot_type* s = heap_top()) {
+        if (const time_point due = due_locked(); due != time_point::max()) {
             lazy_ = false;
-            return s->deadline;
+            return due;
         }
         const duration t = opts_.timeout;
         if (!keep_lazily || t <= duration::zero() || t == duration::max() || (fired && lazy_)) {
@@ -905,6 +1014,7 @@ private:
         switch (how) {
         case run_outcome::timed_out: return error::timeout;
         case run_outcome::cancelled: return error::cancelled;
+        case run_outcome::shed: return error::overloaded;
         default: return error::closed;
         }
     }
@@ -1048,7 +1158,7 @@ private:
 
     void close_waiting(completion_batch& batch) noexcept  // a batch of run_outcome::closed
     {
-        while (slot_type* s = queue_.front())
+        while (slot_type* s = queue_.next(false))
             end_early(s, batch);
         while (slot_type* s = room_.front())
             end_early(s, batch);
@@ -1060,10 +1170,12 @@ private:
     {
         if (room_.empty())
             return;
-        while (!room_.empty() && reserve_locked()) {
-            slot_type* s = room_.pop_front();
+        // The highest priority first, oldest first within one.
+        for (slot_type* s = room_.front(); s && reserve_locked(); s = room_.front()) {
+            room_.erase(s);
             s->set_state(slot_state::queued);
-            queue_.push_back(s);
+            s->queued_at = queue_.now();  // its wait in the queue starts now
+            queue_.push(s);
         }
         room_count_.store(room_.size(), std::memory_order_relaxed);
     }
@@ -1079,7 +1191,7 @@ private:
     // response delivered) leave it armed: a run is pending then anyway.
     bool disarm() noexcept
     {
-        if (heap_top() || armed_.load(std::memory_order_relaxed) == time_point::max())
+        if (heap_top() || next_shed() != time_point::max() || armed_.load(std::memory_order_relaxed) == time_point::max())
             return false;
         armed_.store(time_point::max(), std::memory_order_relaxed);
         return true;
@@ -1104,8 +1216,8 @@ private:
     std::atomic<time_point> armed_{time_point::max()};
 
     alignas(64) mutable parking_mutex mutex_;
-    slot_list<slot_type, &slot_type::link> queue_;    // admitted and absorbed, oldest first
-    slot_list<slot_type, &slot_type::link> room_;     // waiting for room in the queue, oldest first
+    request_queue<slot_type> queue_;                            // admitted and absorbed, in taking order
+    priority_fifo<slot_type, &slot_type::link> room_;           // waiting for room, by priority, oldest first
     slot_list<slot_type, &slot_type::run_link> running_;  // handed to the handler, not yet ended
     deadline_heap<slot_type> heap_;
     std::atomic<time_point> drain_at_{time_point::max()};  // stop(drain); read by the responder unlocked
@@ -1119,6 +1231,14 @@ private:
     bool stopped_ = false;
     bool closed_ = false;
     responder_stats counters_{};
+    time_point run_since_ = time_point::max();  // the first take(): a run is going
+
+    // Overload control (channel_options::overload), fixed at construction.
+    const bool overload_;
+    const bool shed_;
+    const bool lifo_;
+    const duration interval_;   // how long the queue must stand to be overloaded
+    const duration shed_wait_;  // a wait this long or longer is longer than the target
 };
 
 }  // namespace boost::duplex::detail

@@ -11,6 +11,9 @@
 #include <boost/duplex/detail/core/hook.hpp>
 #include <boost/duplex/detail/core/slab.hpp>
 #include <boost/duplex/error.hpp>
+#include <boost/duplex/priority.hpp>
+
+#include <boost/intrusive/set_hook.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -85,7 +88,8 @@ enum class run_outcome : unsigned char {
     delivered,  // the result reached the client
     timed_out,  // the request had already timed out: the result was dropped
     cancelled,  // the request had already been cancelled: the result was dropped
-    closed      // the channel had already been closed: the result was dropped
+    closed,     // the channel had already been closed: the result was dropped
+    shed        // shed or displaced by overload control before it was taken (never reaches finish())
 };
 
 enum class slot_state : unsigned char {
@@ -139,6 +143,21 @@ struct slot : slab_hook {
     bool failed = false;                  // a finished slot delivered an error (counted when reaped)
     time_point deadline{};
     waiter<Response>* owner = nullptr;
+
+    // Where the request goes in the taking order (set by submit()), and when
+    // it entered the queue (for overload control).
+    priority prio = priority::normal;
+    std::uint64_t flow = 0;
+    time_point queued_at{};
+    // (L) The round robin over flows (see request_queue): the flow's
+    // requests in arrival order; in a flow's first request ("head"), the
+    // flow's newest, its place in the serving ring and in the tree by flow.
+    list_links<slot> flow_link;
+    list_links<slot> round_link;
+    slot* flow_tail = nullptr;
+    using flow_hook_type = boost::intrusive::set_member_hook<boost::intrusive::link_mode<boost::intrusive::normal_link>>;
+    flow_hook_type flow_hook;
+
     manual<Request> request;           // constructed while waiting_room, queued or taken, and until the handler takes it
 
     // Owned by the responder while the slot is running or abandoned: what
@@ -189,6 +208,18 @@ public:
         if (s)
             erase(s);
         return s;
+    }
+
+    // `by` takes the place of `s`, which leaves the list.
+    void replace(Slot* s, Slot* by) noexcept
+    {
+        auto& l = s->*Links;
+        auto& b = by->*Links;
+        b.prev = l.prev;
+        b.next = l.next;
+        (l.prev ? (l.prev->*Links).next : head_) = by;
+        (l.next ? (l.next->*Links).prev : tail_) = by;
+        l.prev = l.next = nullptr;
     }
 
 private:

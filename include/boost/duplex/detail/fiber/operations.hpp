@@ -54,7 +54,7 @@ struct request_canceller {
 // Sends one request and blocks the calling fiber until it ends, or until
 // `stop` is requested (error::cancelled; a stop requested already sends nothing).
 template <class Channel, class Request>
-result<typename Channel::response_type> request(Channel& ch, Request&& req, duration timeout,
+result<typename Channel::response_type> request(Channel& ch, request_class cls, Request&& req, duration timeout,
                                                 std::stop_token stop = {})
 {
     if (stop.stop_requested())
@@ -68,7 +68,7 @@ result<typename Channel::response_type> request(Channel& ch, Request&& req, dura
     std::optional<std::stop_callback<request_canceller<Channel>>> on_stop;
     if (stop.stop_possible())
         on_stop.emplace(std::move(stop), request_canceller<Channel>{&ch, ch.core.key_of(s)});
-    ch.apply(ch.core.submit(s, std::forward<Request>(req), deadline, w, now, on_stop.has_value()));
+    ch.apply(ch.core.submit(s, std::forward<Request>(req), deadline, w, now, on_stop.has_value(), cls));
     // On the thread of a running responder its run loop keeps this deadline
     // (it waits for the channel's earliest one), and were that thread
     // blocked, this fiber could not run either: no timed wait needed. On any
@@ -86,8 +86,9 @@ class batch final : public batch_engine<typename Channel::core_type, Source, Set
 
 public:
     template <class Range>
-    batch(Channel& ch, Range&& range, std::size_t concurrency, std::optional<duration> timeout, time_point now)
-        : engine(ch.core, std::forward<Range>(range), concurrency, timeout, now), ch_(ch)
+    batch(Channel& ch, Range&& range, std::size_t concurrency, std::optional<duration> timeout, time_point now,
+          request_class cls)
+        : engine(ch.core, std::forward<Range>(range), concurrency, timeout, now, cls), ch_(ch)
     {
     }
 
@@ -122,11 +123,12 @@ private:
 };
 
 template <class Channel, bool Settled, class Range>
-auto request_batch(Channel& ch, Range&& range, std::size_t concurrency, std::optional<duration> timeout,
-                   std::stop_token stop = {})
+auto request_batch(Channel& ch, request_class cls, Range&& range, std::size_t concurrency,
+                   std::optional<duration> timeout, std::stop_token stop = {})
 {
     using source_type = request_source<typename Channel::request_type, Range&&>;
-    batch<Channel, source_type, Settled> b(ch, std::forward<Range>(range), concurrency, timeout, clock_type::now());
+    batch<Channel, source_type, Settled> b(ch, std::forward<Range>(range), concurrency, timeout, clock_type::now(),
+                                           cls);
     return b.run(std::move(stop));
 }
 
