@@ -9,7 +9,9 @@
 // against a small model of the guarantees.
 //
 // The input bytes are a configuration (capacity 0..4, overflow wait/reject,
-// default timeout, initial client count) followed by a sequence of operations
+// default timeout; with its bit 7 a second byte: requests with random
+// priorities and/or flows, and random overload options), the initial client
+// count, then a sequence of operations
 // on one channel_core<int, int, sharded_slab> under a virtual clock:
 // submit, prepare (held) / submit held / unprepare, take, finish with a value
 // or an error, cancel (terminal or not, current or stale keys), advance the
@@ -37,7 +39,13 @@
 //     a full queue;
 //   - take() hands out only pending requests whose deadline is after `now`,
 //     in submission order (strict FIFO over queued and waiting-for-room
-//     requests; DUPLEX_FUZZ_RELAXED_FIFO=1 in the environment relaxes it),
+//     requests; DUPLEX_FUZZ_RELAXED_FIFO=1 in the environment relaxes it);
+//     with priorities, flows or overload control, in priority order, none
+//     below a request left pending, each flow of a priority oldest first
+//     (unless LIFO may apply);
+//   - displacement only from a full queue, of a strictly lower priority, the
+//     lowest queued; a shed request waited longer than the target; both
+//     complete with overloaded and count in stats().shed;
 //     as many as min(limit - in flight, most, available), and `done` exactly
 //     when nothing is pending or running and the channel is stopped or has
 //     no client left;
