@@ -90,6 +90,7 @@ public:
         , lifo_(overload_ && opts.overload->lifo)
         , interval_(overload_ ? non_negative(opts.overload->interval) : duration::max())
         , shed_wait_(overload_ ? strictly_longer(non_negative(opts.overload->target)) : duration::max())
+        , queue_(overload_)
     {
     }
 
@@ -222,11 +223,11 @@ public:
     time_point expire(time_point now) noexcept
     {
         completion_batch batch(run_outcome::timed_out);
-        completion_batch shed(run_outcome::shed);
         time_point next;
         {
             std::lock_guard lock(mutex_);
-            queue_.advance(now);
+            if (overload_)
+                queue_.advance(now);
             absorb(batch);
             reap();
             for (slot_type* s = heap_top(); s && s->deadline <= now; s = heap_top()) {
@@ -234,13 +235,12 @@ public:
                     ++counters_.timed_out;
             }
             if (shed_ && overloaded(now))
-                shed_locked(now, shed);
+                shed_locked(now, batch);
             promote_waiters();
             next = due_locked();
             armed_.store(next, std::memory_order_relaxed);
         }
         batch.run(table_);
-        shed.run(table_);
         return next;
     }
 
@@ -327,15 +327,15 @@ public:
                      std::size_t started = SIZE_MAX, taker who = taker::comes_back) noexcept
     {
         completion_batch batch(run_outcome::timed_out);
-        completion_batch shed(run_outcome::shed);
         take_result out;
         slot_type* last = nullptr;
         {
             std::lock_guard lock(mutex_);
             reap();
-            if (run_since_ == time_point::max()) [[unlikely]]
+            if (overload_ && run_since_ == time_point::max()) [[unlikely]]
                 run_since_ = now;  // a run is going from now on: the overload clock runs
-            queue_.advance(now);
+            if (overload_)
+                queue_.advance(now);
             limit_ = limit;
             std::size_t n = limit > in_flight_ ? limit - in_flight_ : 0;
             std::size_t wanted = n < most ? n : most;
@@ -350,7 +350,7 @@ public:
                 bool newest_first = false;
                 if (overload_ && overloaded(now)) [[unlikely]] {
                     if (shed_)
-                        shed_locked(now, shed);
+                        shed_locked(now, batch);
                     newest_first = lifo_;
                 }
                 while (wanted != 0) {
@@ -402,7 +402,6 @@ public:
             }
         }
         batch.run(table_);
-        shed.run(table_);
         return out;
     }
 
@@ -697,14 +696,14 @@ private:
     effects submit_locked(slot_type* s, time_point deadline, time_point now, bool reserved) noexcept
     {
         completion_batch batch(run_outcome::cancelled);  // reclaims only
-        completion_batch shed(run_outcome::shed);      // displaced
         waiter_type* const w = s->owner;  // the slot may serve another request once released
         effects fx;
         error e{};
         bool drop = false;
         {
             std::lock_guard lock(mutex_);
-            queue_.advance(now);
+            if (overload_)
+                queue_.advance(now);
             absorb(batch);  // what was published earlier goes first
             const slot_state st = s->get_state();
             if (reserved && st != slot_state::abandoned)  // an abandoned inbox slot gave its place back
@@ -725,7 +724,7 @@ private:
             } else {
                 // Older requests waiting for room go first (a rendezvous
                 // hand-off must not overtake them).
-                const bool to_queue = (room_.empty() && reserve_locked()) || displace(s, shed);
+                const bool to_queue = (room_.empty() && reserve_locked()) || displace(s, batch);
                 if (!to_queue && opts_.on_full == overflow::reject) {
                     e = error::queue_full;
                 } else {
@@ -749,7 +748,6 @@ private:
                 promote_waiters();  // the place given back
         }
         batch.run(table_);
-        shed.run(table_);
         if (e != error{} || drop) {
             s->request.destroy();
             table_.release(s);
@@ -800,12 +798,13 @@ private:
 
     // Under the lock, while overloaded: ends every queued request that has
     // waited longer than the target with error::overloaded, oldest first.
-    void shed_locked(time_point now, completion_batch& shed) noexcept
+    void shed_locked(time_point now, completion_batch& batch) noexcept
     {
         while (slot_type* s = queue_.oldest()) {
             if (now < deadline_after(s->queued_at, shed_wait_))
                 break;
-            end_claimed(s, slot_state::queued, shed);
+            batch.add_shed(end_claimed(s, slot_state::queued, run_outcome::shed));
+            batch.reclaim(s);
             ++counters_.shed;
         }
     }
@@ -815,7 +814,7 @@ private:
     // which ends with error::overloaded. The place passes from one to the
     // other (it is not given back, so no racing client can take it). False if
     // every queued request has `s`'s priority or higher.
-    bool displace(slot_type* s, completion_batch& shed) noexcept
+    bool displace(slot_type* s, completion_batch& batch) noexcept
     {
         slot_type* victim = queue_.displaceable_by(s->prio);
         if (!victim)
@@ -824,8 +823,8 @@ private:
         heap_.erase(victim);
         waiter_type* w = victim->owner;
         retire(victim);
-        shed.add(w);
-        shed.reclaim(victim);
+        batch.add_shed(w);
+        batch.reclaim(victim);
         ++counters_.shed;
         return true;
     }
@@ -982,6 +981,15 @@ private:
             last_ = w;
         }
 
+        // A waiter that ends with error::overloaded (shed or displaced),
+        // whatever the batch's own outcome.
+        void add_shed(waiter_type* w) noexcept
+        {
+            w->next_ended = nullptr;
+            (shed_last_ ? shed_last_->next_ended : shed_first_) = w;
+            shed_last_ = w;
+        }
+
         void reclaim(slot_type* s) noexcept
         {
             s->chain = reclaim_;
@@ -1000,12 +1008,24 @@ private:
                 first_ = w->next_ended;  // read first: completing may end the waiter's life
                 w->complete(error_of(how_));
             }
+            if (shed_first_) [[unlikely]]
+                run_shed();
         }
 
     private:
+        BOOST_NOINLINE void run_shed() noexcept
+        {
+            while (waiter_type* w = shed_first_) {
+                shed_first_ = w->next_ended;
+                w->complete(error::overloaded);
+            }
+        }
+
         run_outcome how_;
         waiter_type* first_ = nullptr;
         waiter_type* last_ = nullptr;
+        waiter_type* shed_first_ = nullptr;
+        waiter_type* shed_last_ = nullptr;
         slot_type* reclaim_ = nullptr;
     };
 
@@ -1174,7 +1194,8 @@ private:
         for (slot_type* s = room_.front(); s && reserve_locked(); s = room_.front()) {
             room_.erase(s);
             s->set_state(slot_state::queued);
-            s->queued_at = queue_.now();  // its wait in the queue starts now
+            if (overload_)
+                s->queued_at = queue_.now();  // its wait in the queue starts now
             queue_.push(s);
         }
         room_count_.store(room_.size(), std::memory_order_relaxed);
@@ -1205,6 +1226,12 @@ private:
     }
 
     const channel_options opts_;
+    // Overload control (channel_options::overload), fixed at construction.
+    const bool overload_;
+    const bool shed_;
+    const bool lifo_;
+    const duration interval_;   // how long the queue must stand to be overloaded
+    const duration shed_wait_;  // a wait this long or longer is longer than the target
     table_type table_;
 
     // What clients touch without the lock, together on a line of their own.
@@ -1233,12 +1260,6 @@ private:
     responder_stats counters_{};
     time_point run_since_ = time_point::max();  // the first take(): a run is going
 
-    // Overload control (channel_options::overload), fixed at construction.
-    const bool overload_;
-    const bool shed_;
-    const bool lifo_;
-    const duration interval_;   // how long the queue must stand to be overloaded
-    const duration shed_wait_;  // a wait this long or longer is longer than the target
 };
 
 }  // namespace boost::duplex::detail

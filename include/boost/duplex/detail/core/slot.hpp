@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <new>
+#include <type_traits>
 #include <utility>
 
 namespace boost::duplex::detail {
@@ -174,12 +175,17 @@ struct slot : slab_hook {
     void set_state(slot_state x) noexcept { state.store(x, std::memory_order_relaxed); }
 };
 
-// An intrusive FIFO of slots, linked through the member Links.
-template <class Slot, list_links<Slot> Slot::*Links>
+// An intrusive FIFO of slots, linked through the member Links. `Counted`:
+// it keeps its size (lists whose owner counts for them need not).
+template <class Slot, list_links<Slot> Slot::*Links, bool Counted = true>
 class slot_list {
 public:
     bool empty() const noexcept { return head_ == nullptr; }
-    std::size_t size() const noexcept { return size_; }
+    std::size_t size() const noexcept
+        requires Counted
+    {
+        return size_;
+    }
     Slot* front() const noexcept { return head_; }
     bool contains(const Slot* s) const noexcept { return (s->*Links).prev != nullptr || head_ == s; }
     Slot* back() const noexcept { return tail_; }
@@ -190,7 +196,8 @@ public:
         (s->*Links).next = nullptr;
         (tail_ ? (tail_->*Links).next : head_) = s;
         tail_ = s;
-        ++size_;
+        if constexpr (Counted)
+            ++size_;
     }
 
     void erase(Slot* s) noexcept
@@ -199,7 +206,8 @@ public:
         (l.prev ? (l.prev->*Links).next : head_) = l.next;
         (l.next ? (l.next->*Links).prev : tail_) = l.prev;
         l.prev = l.next = nullptr;
-        --size_;
+        if constexpr (Counted)
+            --size_;
     }
 
     Slot* pop_front() noexcept
@@ -225,7 +233,8 @@ public:
 private:
     Slot* head_ = nullptr;
     Slot* tail_ = nullptr;
-    std::size_t size_ = 0;
+    struct empty_count {};
+    [[no_unique_address]] std::conditional_t<Counted, std::size_t, empty_count> size_{};
 };
 
 }  // namespace boost::duplex::detail
