@@ -11,8 +11,9 @@
 # example/demo.cpp (target duplex_demo) and the benchmark bench/ (target
 # duplex_bench) with g++ in Release mode under build/demo, runs the demo,
 # then the short benchmark, `duplex_bench --quick` (other arguments, when
-# given, replace --quick; see bench/README.md). Its CSV files go to
-# build/demo/bench_results.
+# given, replace --quick; see bench/README.md), then the short overload
+# benchmark, `duplex_overload --quick` (doc/overload.md). Their files go to
+# build/demo/bench_results and build/demo/overload_results.
 #
 # Environment (optional): DUPLEX_SKIP_DEPS=1 skips the package check.
 
@@ -39,7 +40,7 @@ cmake -S . -B build/demo -G Ninja \
     -DBOOST_DUPLEX_BUILD_EXAMPLES=ON \
     -DBOOST_DUPLEX_BUILD_BENCH=ON
 
-cmake --build build/demo --parallel 2 --target duplex_demo duplex_bench
+cmake --build build/demo --parallel 2 --target duplex_demo duplex_bench duplex_overload
 
 bench_args=("$@")
 if [ "${#bench_args[@]}" -eq 0 ]; then
@@ -56,7 +57,12 @@ echo "=== build/demo/bench/duplex_bench --out build/demo/bench_results ${bench_a
 bench_status=0
 build/demo/bench/duplex_bench --out build/demo/bench_results "${bench_args[@]}" || bench_status=$?
 
-if [ "$demo_status" -ne 0 ] || [ "$bench_status" -ne 0 ]; then
-    echo "demo.sh: duplex_demo exited with $demo_status, duplex_bench with $bench_status" >&2
+echo
+echo "=== build/demo/bench/duplex_overload --quick --out build/demo/overload_results"
+overload_status=0
+build/demo/bench/duplex_overload --quick --out build/demo/overload_results || overload_status=$?
+
+if [ "$demo_status" -ne 0 ] || [ "$bench_status" -ne 0 ] || [ "$overload_status" -ne 0 ]; then
+    echo "demo.sh: duplex_demo exited with $demo_status, duplex_bench with $bench_status, duplex_overload with $overload_status" >&2
     exit 1
 fi
