@@ -153,7 +153,7 @@ BOOST_AUTO_TEST_CASE(while_overloaded_requests_waiting_past_the_target_are_shed_
     for (auto& x : out) {
         BOOST_TEST(x.is(dx::error::overloaded));
         BOOST_TEST(x.elapsed() < 2s);  // generous: expected about 25 ms
-        BOOST_TEST(x.elapsed() >= 20ms);
+        BOOST_TEST(x.elapsed() >= 10ms);  // not before the queue stood for the interval (less the submissions' spread)
     }
     BOOST_TEST(!first.done());
     g.open();
@@ -209,7 +209,9 @@ BOOST_AUTO_TEST_CASE(below_capacity_overload_control_sheds_nothing)
     net::io_context io;
     auto o = options(10s);
     o.overload = dx::overload_options{};
-    auto [client, responder] = dx::make_asio_channel<int, int>(io.get_executor(), o);
+    auto channel = dx::make_asio_channel<int, int>(io.get_executor(), o);
+    auto& client = channel.first;  // (clang 14 cannot capture a structured binding)
+    auto& responder = channel.second;
     responder.async_run([](int x) { return x + 1; }, dx::fixed_concurrency{4}, [](dx::result<void>) {});
     std::array<outcome, 200> out;
     int next = 0;
