@@ -475,3 +475,29 @@ BOOST_AUTO_TEST_CASE(dynamic_strategies_with_size_max_limits_serve_and_stop)
     a.initial = a.max = SIZE_MAX;
     serve_and_stop(a);
 }
+
+// A priority cast from a value outside the enumeration is read as the
+// highest there is: it never displaces a critical request, nor indexes past
+// the queue's levels.
+BOOST_AUTO_TEST_CASE(a_priority_outside_the_enumeration_reads_as_critical)
+{
+    net::io_context io;
+    dx::channel_options opts = options(10s, 1);
+    opts.on_full = dx::overflow::reject;
+    auto ch = dx::make_asio_channel<int, int>(io.get_executor(), opts);
+    auto& client = ch.first;
+    auto& responder = ch.second;
+    const auto odd = client.with_priority(static_cast<dx::priority>(9));
+    BOOST_TEST((odd.get_priority() == dx::priority::critical));
+    outcome a, b;
+    client.with_priority(dx::priority::critical).async_request(1, record(a));
+    auto c = odd;
+    c.async_request(2, record(b));  // the queue is full of an equal priority: no displacement
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return b.done(); }));
+    BOOST_TEST(b.is(dx::error::queue_full));
+    BOOST_TEST(!a.done());
+    BOOST_TEST(responder.stats().shed == 0u);
+    responder.stop();
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return a.done(); }));
+    BOOST_TEST(a.is(dx::error::closed));
+}

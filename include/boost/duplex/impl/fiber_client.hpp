@@ -24,7 +24,7 @@ template <class Request, class Response, class Storage>
 auto fiber_client<Request, Response, Storage>::with_priority(priority p) const -> fiber_client
 {
     fiber_client c(*this);
-    c.cls_.prio = p;
+    c.cls_.prio = p <= priority::critical ? p : priority::critical;  // a value cast from outside the enumeration
     return c;
 }
 
