@@ -220,7 +220,7 @@ BOOST_AUTO_TEST_CASE(below_capacity_overload_control_sheds_nothing)
         if (next == static_cast<int>(out.size()))
             return;
         const int i = next++;
-        client.async_request(i, [&, i, h = record(out[static_cast<std::size_t>(i)])](dx::result<int> r) mutable {
+        client.async_request(i, [&, h = record(out[static_cast<std::size_t>(i)])](dx::result<int> r) mutable {
             h(std::move(r));
             send();
         });
