@@ -183,7 +183,7 @@ public:
         // the re-arm it asks for absorbs this request (published above)
         // before it reads the deadlines. With shedding, the earliest this
         // request could be shed counts as a deadline.
-        fx.rearm_timer = lower_armed(shed_ ? earlier(deadline, deadline_after(now, shed_wait_)) : deadline);
+        fx.rearm_timer = lower_armed(timer_bound(deadline, now));
         return fx;
     }
 
@@ -730,7 +730,7 @@ private:
                 } else {
                     if (deadline != time_point::max())
                         heap_.push(s);
-                    fx.rearm_timer = lower_armed(shed_ ? earlier(deadline, deadline_after(now, shed_wait_)) : deadline);
+                    fx.rearm_timer = lower_armed(timer_bound(deadline, now));
                     if (to_queue) {
                         s->set_state(slot_state::queued);
                         queue_.push(s);
@@ -768,12 +768,24 @@ private:
 
     // Under the lock: the queue has stood, without a break, for `interval`
     // while a run was going.
-    bool overloaded(time_point now) const noexcept
+    bool overloaded(time_point now) const noexcept { return now >= overloaded_from(); }
+
+    // Under the lock: when the channel is (or will be, if nothing changes)
+    // overloaded: `interval` after the queue started standing, or the run
+    // started if later; max while the queue is empty or no run is going.
+    time_point overloaded_from() const noexcept
     {
         const time_point since = queue_.nonempty_since();
         if (since == time_point::max() || run_since_ == time_point::max())
-            return false;
-        return now >= deadline_after(since > run_since_ ? since : run_since_, interval_);
+            return time_point::max();
+        return deadline_after(since > run_since_ ? since : run_since_, interval_);
+    }
+
+    // What the timer must hear of a request submitted at `now`: its
+    // deadline, or with shedding the earliest it could be shed if earlier.
+    time_point timer_bound(time_point deadline, time_point now) const noexcept
+    {
+        return shed_ ? earlier(deadline, deadline_after(now, shed_wait_)) : deadline;
     }
 
     // Under the lock: when the next request may be shed (max: none can be
@@ -781,10 +793,9 @@ private:
     // so that a shed request ends promptly even while the responder is busy.
     time_point next_shed() const noexcept
     {
-        if (!shed_ || queue_.empty() || run_since_ == time_point::max())
-            return time_point::max();
-        const time_point since = queue_.nonempty_since();
-        const time_point over = deadline_after(since > run_since_ ? since : run_since_, interval_);
+        const time_point over = shed_ ? overloaded_from() : time_point::max();
+        if (over == time_point::max())
+            return over;
         const time_point waited = deadline_after(queue_.oldest()->queued_at, shed_wait_);
         return over > waited ? over : waited;
     }
