@@ -77,6 +77,7 @@ BOOST_AUTO_TEST_CASE(flows_of_equal_priority_take_turns_and_with_flow_keeps_the_
     BOOST_TEST(quiet.get_flow() == 2u);
     BOOST_TEST(flooder.get_flow() == 1u);
     auto other = quiet.with_flow(3).with_priority(priority::high);
+    BOOST_TEST(other.get_flow() == 3u);  // with_priority keeps the flow
     std::vector<int> handled;
     std::array<outcome, 6> out;
     flooder.async_request(10, record(out[0]));

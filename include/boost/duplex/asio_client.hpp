@@ -9,6 +9,7 @@
 #define BOOST_DUPLEX_ASIO_CLIENT_HPP
 
 #include <boost/duplex/detail/asio/channel.hpp>
+#include <boost/duplex/detail/classed_client.hpp>
 #include <boost/duplex/detail/client_ref.hpp>
 #include <boost/duplex/error.hpp>
 #include <boost/duplex/priority.hpp>
@@ -38,7 +39,7 @@ class asio_responder;
 /// run ends by itself once every copy is gone and every accepted request has
 /// been answered. A moved-from client may only be destroyed or assigned to.
 template <class Request, class Response, class Storage = sharded_slab>
-class asio_client {
+class asio_client : public detail::classed_client<asio_client<Request, Response, Storage>> {
 public:
     using executor_type = boost::asio::any_io_executor;
     using request_type = Request;
@@ -53,21 +54,6 @@ public:
     /// The channel's executor: completion handlers without an associated
     /// executor of their own run there.
     executor_type get_executor() const noexcept;
-
-    /// A copy of this client whose requests (and batches) carry priority `p`
-    /// (default `priority::normal`). The flow is kept; this client is unchanged.
-    asio_client with_priority(priority p) const;
-
-    /// A copy of this client whose requests (and batches) belong to `flow`
-    /// (default 0): among requests of equal priority the responder takes one
-    /// from each flow in turn. The priority is kept; this client is unchanged.
-    asio_client with_flow(std::uint64_t flow) const;
-
-    /// The priority this client's requests carry.
-    priority get_priority() const noexcept;
-
-    /// The flow this client's requests belong to.
-    std::uint64_t get_flow() const noexcept;
 
     /// Sends `req` with the channel's default timeout.
     ///
@@ -126,7 +112,8 @@ private:
                CompletionToken&& token);
 
     detail::client_ref<channel_type> ch_;
-    detail::request_class cls_;
+    using detail::classed_client<asio_client>::cls_;
+    friend detail::classed_client<asio_client>;  // it copies and sets the class
 };
 
 }  // namespace boost::duplex

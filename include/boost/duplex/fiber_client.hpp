@@ -9,6 +9,7 @@
 #define BOOST_DUPLEX_FIBER_CLIENT_HPP
 
 #include <boost/duplex/detail/fiber/channel.hpp>
+#include <boost/duplex/detail/classed_client.hpp>
 #include <boost/duplex/detail/client_ref.hpp>
 #include <boost/duplex/error.hpp>
 #include <boost/duplex/options.hpp>
@@ -37,7 +38,7 @@ class fiber_responder;
 /// is gone and every accepted request has been answered. A moved-from client
 /// may only be destroyed or assigned to.
 template <class Request, class Response, class Storage = sharded_slab>
-class fiber_client {
+class fiber_client : public detail::classed_client<fiber_client<Request, Response, Storage>> {
 public:
     using request_type = Request;
     using response_type = Response;
@@ -109,21 +110,6 @@ public:
     std::vector<result<Response>> request_batch_settled(Range&& reqs, std::size_t concurrency,
                                                         std::stop_token stop);
 
-    /// A copy of this client whose requests (and batches) carry priority `p`
-    /// (default `priority::normal`). The flow is kept; this client is unchanged.
-    fiber_client with_priority(priority p) const;
-
-    /// A copy of this client whose requests (and batches) belong to `flow`
-    /// (default 0): among requests of equal priority the responder takes one
-    /// from each flow in turn. The priority is kept; this client is unchanged.
-    fiber_client with_flow(std::uint64_t flow) const;
-
-    /// The priority this client's requests carry.
-    priority get_priority() const noexcept;
-
-    /// The flow this client's requests belong to.
-    std::uint64_t get_flow() const noexcept;
-
 private:
     using channel_type = detail::fiber::channel<Request, Response, Storage>;
 
@@ -133,7 +119,8 @@ private:
     explicit fiber_client(std::shared_ptr<channel_type> ch) noexcept : ch_(std::move(ch)) {}
 
     detail::client_ref<channel_type> ch_;
-    detail::request_class cls_;
+    using detail::classed_client<fiber_client>::cls_;
+    friend detail::classed_client<fiber_client>;  // it copies and sets the class
 };
 
 }  // namespace boost::duplex

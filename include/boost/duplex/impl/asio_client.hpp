@@ -28,34 +28,6 @@ auto asio_client<Request, Response, Storage>::get_executor() const noexcept -> e
 }
 
 template <class Request, class Response, class Storage>
-auto asio_client<Request, Response, Storage>::with_priority(priority p) const -> asio_client
-{
-    asio_client c(*this);
-    c.cls_.prio = p <= priority::critical ? p : priority::critical;  // a value cast from outside the enumeration
-    return c;
-}
-
-template <class Request, class Response, class Storage>
-auto asio_client<Request, Response, Storage>::with_flow(std::uint64_t flow) const -> asio_client
-{
-    asio_client c(*this);
-    c.cls_.flow = flow;
-    return c;
-}
-
-template <class Request, class Response, class Storage>
-priority asio_client<Request, Response, Storage>::get_priority() const noexcept
-{
-    return cls_.prio;
-}
-
-template <class Request, class Response, class Storage>
-std::uint64_t asio_client<Request, Response, Storage>::get_flow() const noexcept
-{
-    return cls_.flow;
-}
-
-template <class Request, class Response, class Storage>
 template <class CompletionToken>
 auto asio_client<Request, Response, Storage>::async_request(Request req, CompletionToken&& token)
 {

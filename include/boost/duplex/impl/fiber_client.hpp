@@ -21,34 +21,6 @@
 namespace boost::duplex {
 
 template <class Request, class Response, class Storage>
-auto fiber_client<Request, Response, Storage>::with_priority(priority p) const -> fiber_client
-{
-    fiber_client c(*this);
-    c.cls_.prio = p <= priority::critical ? p : priority::critical;  // a value cast from outside the enumeration
-    return c;
-}
-
-template <class Request, class Response, class Storage>
-auto fiber_client<Request, Response, Storage>::with_flow(std::uint64_t flow) const -> fiber_client
-{
-    fiber_client c(*this);
-    c.cls_.flow = flow;
-    return c;
-}
-
-template <class Request, class Response, class Storage>
-priority fiber_client<Request, Response, Storage>::get_priority() const noexcept
-{
-    return cls_.prio;
-}
-
-template <class Request, class Response, class Storage>
-std::uint64_t fiber_client<Request, Response, Storage>::get_flow() const noexcept
-{
-    return cls_.flow;
-}
-
-template <class Request, class Response, class Storage>
 result<Response> fiber_client<Request, Response, Storage>::request(Request req)
 {
     return detail::fiber::request(*ch_, cls_, std::move(req), ch_->core.options().timeout);
