@@ -21,6 +21,9 @@ duplex_packages=(
     libboost-fiber1.81-dev
     libboost-test1.81-dev
     libboost1.81-tools-dev
+    libboost-json1.81-dev
+    libzmq3-dev
+    cppzmq-dev
 )
 
 duplex_install_deps() {
