@@ -374,7 +374,7 @@ BOOST_AUTO_TEST_CASE(with_no_serving_process_requests_wait_or_are_rejected)
     BOOST_TEST(run_until(io, [&] { return rejected.done() && expired.done(); }));
     BOOST_TEST(rejected.is(dx::error::queue_full));
     BOOST_TEST(expired.is(dx::error::timeout));
-    BOOST_TEST(expired.elapsed() >= 140ms);
+    BOOST_TEST((expired.elapsed() >= 140ms));
 
     // A request waiting for a serving process goes through once one binds.
     waiting.async_request(3, 10s, record(waited));
