@@ -259,12 +259,35 @@ private:
 
     // Reads and handles every message waiting on every socket, and keeps the
     // descriptors watched while requests are pending.
+    //
+    // Sends come before the reads that end this: a send processes the
+    // socket's commands, and may swallow the descriptor's signal of a
+    // message that arrived, which only ZMQ_EVENTS then tells of. And a read
+    // may tell that there is room again, so requests waiting for it are
+    // sent, and so on, until nothing moves.
     void service_all(clock::time_point now)
     {
-        for (std::size_t i = 0; i < peers_.size(); ++i)
-            service(i, now);
-        retry_backlog(now);
+        for (int stuck = 0;;) {
+            const std::size_t waiting = backlog_.size();
+            retry_backlog(now);
+            for (std::size_t i = 0; i < peers_.size(); ++i)
+                service(i, now);
+            // A read may have been what told of room (its signal is gone):
+            // ask, rather than wait for an edge that will not come.
+            if (backlog_.empty() || !any_writable())
+                break;
+            if (backlog_.size() == waiting && ++stuck > 2)
+                break;  // writable, yet nothing goes: an error, not a lack of room
+        }
         arm_timer(now);
+    }
+
+    bool any_writable() noexcept
+    {
+        for (auto& p : peers_)
+            if (p->ws.events() & ZMQ_POLLOUT)
+                return true;
+        return false;
     }
 
     void service(std::size_t index, clock::time_point now)
@@ -395,14 +418,11 @@ private:
     void on_timer()
     {
         const auto now = clock::now();
-        // Deadlines first: a request past its deadline ends with timeout,
-        // and the serving side is told to withdraw it.
-        while (!deadlines_.empty() && deadlines_.begin()->deadline <= now) {
-            op& o = *deadlines_.begin();
-            if (o.peer >= 0)
-                send_cancel(o, net::cancellation_type::terminal);
-            finish(o, make_error_code(error::timeout));
-        }
+        // Deadlines first: a request past its deadline ends with timeout.
+        // The serving side needs no word of it: it was given the time that
+        // remained, so its own deadline ends the request there as well.
+        while (!deadlines_.empty() && deadlines_.begin()->deadline <= now)
+            finish(*deadlines_.begin(), make_error_code(error::timeout));
         for (auto& pp : peers_) {
             peer& p = *pp;
             if (!p.ops.empty() && now - p.last_heard >= opts_.peer_timeout) {

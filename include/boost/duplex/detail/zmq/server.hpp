@@ -60,11 +60,6 @@ class serve_op final : public std::enable_shared_from_this<serve_op<Request, Res
         bool lost = false;
     };
 
-    struct unsent {
-        std::string routing_id;
-        std::vector<unsigned char> body;
-    };
-
     enum class state { serving, draining, aborting, done };
 
 public:
@@ -131,6 +126,10 @@ private:
         }));
         const auto now = clock::now();
         int err = 0;
+        // Until ZMQ_EVENTS shows nothing to read after the last send: a send
+        // (a reply, a pong) processes the socket's commands and may swallow
+        // the descriptor's signal of a request that arrived meanwhile.
+        flush();
         while (state_ != state::done && (ws_->events() & ZMQ_POLLIN)) {
             for (;;) {
                 frame id;
@@ -152,8 +151,12 @@ private:
             }
             if (err != EAGAIN && err != EINTR)
                 return fail(boost::system::error_code(err, boost::system::generic_category()));
+            flush();
         }
-        flush();
+        // Replies kept for lack of room: the last ZMQ_EVENTS may have been
+        // what told of room (its signal is gone), so ask again.
+        while (ws_ && !unsent_.empty() && (ws_->events() & ZMQ_POLLOUT) && flush()) {
+        }
         arm_timer(now);
     }
 
@@ -238,9 +241,10 @@ private:
             peers_.erase(rid);
         }
         --in_flight_;
-        flush();
         if (state_ != state::serving && state_ != state::done && in_flight_ == 0)
             finish(state_ == state::aborting ? make_error_code(error::cancelled) : boost::system::error_code());
+        else
+            service();  // the reply was a send: see service()
     }
 
     void reply_value(const std::string& rid, std::uint64_t id, const Response& v)
@@ -274,35 +278,51 @@ private:
         return buf;
     }
 
-    // Sends, or keeps it for later if the peer's queue is full; a peer that
+    // Sends, or keeps it for later if the peer's queue is full (in order,
+    // per peer: one slow client holds up only its own replies); a peer that
     // is gone (EHOSTUNREACH: ZMQ_ROUTER_MANDATORY) gets nothing.
     void send_to(const std::string& rid, const unsigned char* p, std::size_t n)
     {
         if (!ws_)
             return;
-        if (unsent_.empty()) {
-            const int err = send_bytes(ws_->handle(), rid.data(), rid.size(), true);
-            if (err == 0) {
-                (void)send_bytes(ws_->handle(), p, n);
-                return;
-            }
+        auto it = unsent_.find(rid);
+        if (it == unsent_.end()) {
+            const int err = send_frames(rid, p, n);
             if (err != EAGAIN)
                 return;
+            it = unsent_.try_emplace(rid).first;
         }
-        unsent_.push_back({rid, std::vector<unsigned char>(p, p + n)});
+        it->second.emplace_back(p, p + n);
     }
 
-    void flush()
+    int send_frames(const std::string& rid, const unsigned char* p, std::size_t n) noexcept
     {
-        while (ws_ && !unsent_.empty()) {
-            auto& u = unsent_.front();
-            const int err = send_bytes(ws_->handle(), u.routing_id.data(), u.routing_id.size(), true);
-            if (err == EAGAIN)
-                return;
-            if (err == 0)
-                (void)send_bytes(ws_->handle(), u.body.data(), u.body.size());
-            unsent_.pop_front();
+        const int err = send_bytes(ws_->handle(), rid.data(), rid.size(), true);
+        if (err == 0)
+            (void)send_bytes(ws_->handle(), p, n);  // the routing frame went: so does the rest
+        return err;
+    }
+
+    // Sends what was kept; whether anything went (or was dropped).
+    bool flush()
+    {
+        bool moved = false;
+        for (auto it = unsent_.begin(); ws_ && it != unsent_.end();) {
+            auto& queue = it->second;
+            while (!queue.empty()) {
+                const int err = send_frames(it->first, queue.front().data(), queue.front().size());
+                if (err == EAGAIN)
+                    break;
+                queue.pop_front();
+                moved = true;
+                if (err != 0) {  // gone: nothing more reaches it
+                    queue.clear();
+                    break;
+                }
+            }
+            it = queue.empty() ? unsent_.erase(it) : std::next(it);
         }
+        return moved;
     }
 
     // Withdraws the requests of clients not heard from within peer_timeout.
@@ -400,7 +420,7 @@ private:
     net::steady_timer timer_;
     bool timer_armed_ = false;
     std::unordered_map<std::string, std::unique_ptr<remote_peer>> peers_;
-    std::deque<unsent> unsent_;
+    std::unordered_map<std::string, std::deque<std::vector<unsigned char>>> unsent_;
     std::size_t in_flight_ = 0;
     state state_ = state::serving;
     boost::system::error_code fatal_;
