@@ -43,7 +43,9 @@ int main(int argc, char** argv)
     dx::channel_options copts;
     copts.capacity = 256;
     copts.overload = dx::overload_options{};  // shed what waited too long under overload
-    auto [local, responder] = dx::make_asio_channel<std::string, std::string>(io.get_executor(), copts);
+    auto channel = dx::make_asio_channel<std::string, std::string>(io.get_executor(), copts);
+    auto& local = channel.first;
+    auto& responder = channel.second;
     responder.async_run(
         [](std::string text) -> net::awaitable<std::string> {
             // Pretend to work for a millisecond, then answer in upper case.

@@ -57,6 +57,12 @@ struct held_server {
     {
     }
 
+    held_server(const held_server&) = delete;
+    held_server& operator=(const held_server&) = delete;
+
+    // The gate's timers belong to the server's io_context: they go while it lives.
+    ~held_server() { g.open(); }
+
     bool saw(int x)
     {
         std::lock_guard lock(m);

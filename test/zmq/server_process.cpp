@@ -54,7 +54,10 @@ int main(int argc, char** argv)
             concurrency = std::strtoul(argv[i + 1], nullptr, 10);
     }
     net::io_context io;
-    auto [local, responder] = dx::make_asio_channel<std::string, std::string>(io.get_executor());
+    // (Not a structured binding: clang 14 cannot capture one in a lambda.)
+    auto channel = dx::make_asio_channel<std::string, std::string>(io.get_executor());
+    auto& local = channel.first;
+    auto& responder = channel.second;
     const std::string pid = std::to_string(::getpid());
     std::set<std::string> seen;
     auto* r = &responder;
