@@ -160,11 +160,15 @@ for build in $builds; do
                    fail "tsan: Boost.Context + Boost.Fiber with TSan ($((SECONDS - start))s): the Fiber backend is left out"
                    fiber_tsan_root=""
                fi
+               # The remote part's tests (label zmq) are left out too:
+               # libzmq is not built with TSan, and message buffers cross
+               # threads through its lock-free pipes, which TSan cannot see
+               # (it reports the hand-off itself as a race). asan and gcc run them.
                extra=(-DBOOST_DUPLEX_FIBER_TSAN_ROOT="$fiber_tsan_root")
                if [ -n "$fiber_tsan_root" ]; then
-                   select=(-LE cmake -E '^soak_short$')
+                   select=(-LE 'cmake|zmq' -E '^soak_short$')
                else
-                   select=(-LE 'fiber|cmake' -E '^(example_fiber_.*|soak_short)$')
+                   select=(-LE 'fiber|cmake|zmq' -E '^(example_fiber_.*|soak_short)$')
                fi ;;
         *)     fail "$build: unknown build (use gcc, asan, tsan or clang)"; continue ;;
     esac

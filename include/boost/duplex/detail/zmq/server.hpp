@@ -126,6 +126,11 @@ private:
         }));
         const auto now = clock::now();
         int err = 0;
+        in_service_ = true;
+        struct leave {
+            bool& flag;
+            ~leave() { flag = false; }
+        } guard{in_service_};
         // Until ZMQ_EVENTS shows nothing to read after the last send: a send
         // (a reply, a pong) processes the socket's commands and may swallow
         // the descriptor's signal of a request that arrived meanwhile.
@@ -243,7 +248,7 @@ private:
         --in_flight_;
         if (state_ != state::serving && state_ != state::done && in_flight_ == 0)
             finish(state_ == state::aborting ? make_error_code(error::cancelled) : boost::system::error_code());
-        else
+        else if (!in_service_)
             service();  // the reply was a send: see service()
     }
 
@@ -329,15 +334,12 @@ private:
     void on_timer()
     {
         const auto now = clock::now();
-        std::vector<entry*> lost;
-        for (auto& [rid, p] : peers_)
-            if (!p->lost && now - p->last_heard >= opts_.peer_timeout) {
-                p->lost = true;
-                for (auto& [id, e] : p->entries)
-                    lost.push_back(e.get());
-            }
-        for (entry* e : lost)
-            e->signal.emit(net::cancellation_type::terminal);
+        withdraw([&](remote_peer& p) {
+            if (p.lost || now - p.last_heard < opts_.peer_timeout)
+                return false;
+            p.lost = true;
+            return true;
+        });
         arm_timer(now);
     }
 
@@ -357,18 +359,35 @@ private:
         }));
     }
 
+    // A terminal cancellation of the local requests of every peer that
+    // `pick` selects. Found again by key before each emit: whether a
+    // cancellation completes its request at once is the local channel's
+    // business, and a completion erases the entry (and maybe its peer).
+    template <class Pick>
+    void withdraw(Pick pick)
+    {
+        std::vector<std::pair<std::string, std::uint64_t>> keys;
+        for (auto& [rid, p] : peers_)
+            if (pick(*p))
+                for (auto& [id, e] : p->entries)
+                    keys.emplace_back(rid, id);
+        for (auto& [rid, id] : keys) {
+            auto p = peers_.find(rid);
+            if (p == peers_.end())
+                continue;
+            auto e = p->second->entries.find(id);
+            if (e != p->second->entries.end())
+                e->second->signal.emit(net::cancellation_type::terminal);
+        }
+    }
+
     void stop(net::cancellation_type_t type)
     {
         if (state_ == state::done || state_ == state::aborting)
             return;
         if ((type & net::cancellation_type::terminal) != net::cancellation_type::none) {
             state_ = state::aborting;
-            std::vector<entry*> all;
-            for (auto& [rid, p] : peers_)
-                for (auto& [id, e] : p->entries)
-                    all.push_back(e.get());
-            for (entry* e : all)
-                e->signal.emit(net::cancellation_type::terminal);
+            withdraw([](remote_peer&) { return true; });
         } else {
             state_ = state::draining;
         }
@@ -379,12 +398,7 @@ private:
     void fail(boost::system::error_code ec)
     {
         state_ = state::aborting;
-        std::vector<entry*> all;
-        for (auto& [rid, p] : peers_)
-            for (auto& [id, e] : p->entries)
-                all.push_back(e.get());
-        for (entry* e : all)
-            e->signal.emit(net::cancellation_type::terminal);
+        withdraw([](remote_peer&) { return true; });
         fatal_ = ec;
         if (in_flight_ == 0)
             finish(ec);
@@ -419,6 +433,7 @@ private:
     std::unique_ptr<watched_socket> ws_;
     net::steady_timer timer_;
     bool timer_armed_ = false;
+    bool in_service_ = false;  // service() is on the stack: it reads ZMQ_EVENTS again before it ends
     std::unordered_map<std::string, std::unique_ptr<remote_peer>> peers_;
     std::unordered_map<std::string, std::deque<std::vector<unsigned char>>> unsent_;
     std::size_t in_flight_ = 0;
