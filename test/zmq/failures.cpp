@@ -18,6 +18,8 @@
 #include <mutex>
 #include <set>
 
+#include <sys/resource.h>
+
 using namespace duplex_test;
 
 namespace {
@@ -361,4 +363,46 @@ BOOST_AUTO_TEST_CASE(a_full_send_queue_is_never_a_silent_drop)
         BOOST_TEST((ok || (r[i] && code_of(*r[i]) == code(dx::error::queue_full))));
     }
     BOOST_TEST_MESSAGE("reject: " << rejected << " queue_full, " << answered << " answered, of " << n);
+}
+
+namespace {
+
+double process_cpu_seconds()
+{
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(idle_clients_and_servers_use_no_cpu_beyond_heartbeats)
+{
+    held_server s(4);
+    net::io_context io;
+    auto client = connect<int, int>(io, {s.server.bound()});
+    outcome first;
+    client.async_request(1, record(first));
+    BOOST_TEST(run_until(io, [&] { return first.done(); }));
+
+    // Idle: nothing pending. The whole process (client, serving side, both
+    // ZeroMQ I/O threads) sleeps.
+    double cpu0 = process_cpu_seconds();
+    std::this_thread::sleep_for(1s);
+    const double idle = process_cpu_seconds() - cpu0;
+    BOOST_TEST(idle < 0.05, idle << " s of CPU in 1 s of idleness");
+
+    // Waiting on a request the handler holds: heartbeats only (4 a second).
+    outcome held;
+    client.async_request(1000, 10s, record(held));
+    BOOST_TEST(run_until(io, [&] { return s.saw(1000); }));
+    cpu0 = process_cpu_seconds();
+    io.run_for(1s);
+    const double waiting = process_cpu_seconds() - cpu0;
+    BOOST_TEST(waiting < 0.05, waiting << " s of CPU in 1 s of waiting");
+    BOOST_TEST(!held.done());
+    s.g.open();
+    BOOST_TEST(run_until(io, [&] { return held.done(); }));
+    BOOST_TEST(held.holds(1000));
 }
