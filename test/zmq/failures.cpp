@@ -78,6 +78,24 @@ struct held_server {
     }
 };
 
+// One remote request running (1000, held) and one queued behind it (5) in
+// a serving channel of limit 1, each with a cancellation signal.
+struct running_and_queued {
+    held_server s;
+    net::io_context io;
+    dx::zmq_client<int, int> client = connect<int, int>(io, {s.server.bound()});
+    net::cancellation_signal running_sig, queued_sig;
+    outcome running, queued;
+
+    running_and_queued()
+    {
+        client.async_request(1000, 10s, net::bind_cancellation_slot(running_sig.slot(), record(running)));
+        BOOST_TEST(run_until(io, [&] { return s.saw(1000); }));
+        client.async_request(5, 10s, net::bind_cancellation_slot(queued_sig.slot(), record(queued)));
+        BOOST_TEST(run_until(io, [&] { return s.server.stats().queued == 1u; }));
+    }
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(the_client_times_out_at_its_deadline_whatever_the_server_does)
@@ -143,22 +161,18 @@ BOOST_AUTO_TEST_CASE(the_serving_side_sees_the_time_that_remains)
 
 BOOST_AUTO_TEST_CASE(terminal_cancellation_withdraws_the_remote_request_queued_or_running)
 {
-    held_server s;
-    net::io_context io;
-    auto client = connect<int, int>(io, {s.server.bound()});
-    net::cancellation_signal running_sig, queued_sig;
-    outcome running, queued;
-    client.async_request(1000, 10s, net::bind_cancellation_slot(running_sig.slot(), record(running)));
-    BOOST_TEST(run_until(io, [&] { return s.saw(1000); }));
-    client.async_request(5, 10s, net::bind_cancellation_slot(queued_sig.slot(), record(queued)));
-    BOOST_TEST(run_until(io, [&] { return s.server.stats().queued == 1u; }));
+    running_and_queued f;
+    auto& s = f.s;
+    auto& io = f.io;
+    auto& running = f.running;
+    auto& queued = f.queued;
 
-    queued_sig.emit(net::cancellation_type::terminal);
+    f.queued_sig.emit(net::cancellation_type::terminal);
     BOOST_TEST(run_until(io, [&] { return queued.done(); }));
     BOOST_TEST(queued.is(dx::error::cancelled));
     BOOST_TEST(run_until(io, [&] { return s.server.stats().cancelled == 1u; }));
 
-    running_sig.emit(net::cancellation_type::terminal);
+    f.running_sig.emit(net::cancellation_type::terminal);
     BOOST_TEST(run_until(io, [&] { return running.done(); }));
     BOOST_TEST(running.is(dx::error::cancelled));
     // The running handler got the terminal cancellation through its slot.
@@ -170,22 +184,18 @@ BOOST_AUTO_TEST_CASE(terminal_cancellation_withdraws_the_remote_request_queued_o
 
 BOOST_AUTO_TEST_CASE(partial_cancellation_works_while_queued_remotely_and_not_once_running)
 {
-    held_server s;
-    net::io_context io;
-    auto client = connect<int, int>(io, {s.server.bound()});
-    net::cancellation_signal running_sig, queued_sig;
-    outcome running, queued;
-    client.async_request(1000, 10s, net::bind_cancellation_slot(running_sig.slot(), record(running)));
-    BOOST_TEST(run_until(io, [&] { return s.saw(1000); }));
-    client.async_request(5, 10s, net::bind_cancellation_slot(queued_sig.slot(), record(queued)));
-    BOOST_TEST(run_until(io, [&] { return s.server.stats().queued == 1u; }));
+    running_and_queued f;
+    auto& s = f.s;
+    auto& io = f.io;
+    auto& running = f.running;
+    auto& queued = f.queued;
 
-    queued_sig.emit(net::cancellation_type::partial);
+    f.queued_sig.emit(net::cancellation_type::partial);
     BOOST_TEST(run_until(io, [&] { return queued.done(); }));
     BOOST_TEST(queued.is(dx::error::cancelled));
 
     // Running already: `total` has no effect; the response comes.
-    running_sig.emit(net::cancellation_type::total);
+    f.running_sig.emit(net::cancellation_type::total);
     run_until(io, [&] { return running.done(); }, 200ms);
     BOOST_TEST(!running.done());
     s.g.open();

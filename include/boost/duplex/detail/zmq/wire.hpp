@@ -45,33 +45,27 @@ inline constexpr std::size_t cancel_size = 2 + 8 + 1;
 // ping, pong: version kind
 inline constexpr std::size_t ping_size = 2;
 
-inline void put_u64(unsigned char* p, std::uint64_t v) noexcept
+// Little-endian, whatever the host.
+template <class U>
+void put_le(unsigned char* p, U v) noexcept
 {
-    for (int i = 0; i < 8; ++i)
+    for (std::size_t i = 0; i < sizeof(U); ++i)
         p[i] = static_cast<unsigned char>(v >> (8 * i));
 }
 
-inline std::uint64_t get_u64(const unsigned char* p) noexcept
+template <class U>
+U get_le(const unsigned char* p) noexcept
 {
-    std::uint64_t v = 0;
-    for (int i = 0; i < 8; ++i)
-        v |= std::uint64_t(p[i]) << (8 * i);
+    U v = 0;
+    for (std::size_t i = 0; i < sizeof(U); ++i)
+        v = static_cast<U>(v | U(p[i]) << (8 * i));
     return v;
 }
 
-inline void put_u32(unsigned char* p, std::uint32_t v) noexcept
-{
-    for (int i = 0; i < 4; ++i)
-        p[i] = static_cast<unsigned char>(v >> (8 * i));
-}
-
-inline std::uint32_t get_u32(const unsigned char* p) noexcept
-{
-    std::uint32_t v = 0;
-    for (int i = 0; i < 4; ++i)
-        v |= std::uint32_t(p[i]) << (8 * i);
-    return v;
-}
+inline void put_u64(unsigned char* p, std::uint64_t v) noexcept { put_le(p, v); }
+inline std::uint64_t get_u64(const unsigned char* p) noexcept { return get_le<std::uint64_t>(p); }
+inline void put_u32(unsigned char* p, std::uint32_t v) noexcept { put_le(p, v); }
+inline std::uint32_t get_u32(const unsigned char* p) noexcept { return get_le<std::uint32_t>(p); }
 
 inline void put_start(unsigned char* p, kind k) noexcept
 {
