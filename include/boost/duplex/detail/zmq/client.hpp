@@ -120,6 +120,14 @@ public:
                 auto& s = p->ws.socket();
                 s.set(::zmq::sockopt::immediate, 1);  // queue only on live connections: see send_op
                 s.set(::zmq::sockopt::sndhwm, opts_.send_high_water_mark);
+                // Before connecting, so that no event is missed.
+                static std::atomic<std::uint64_t> monitors{0};
+                const std::string address = "inproc://boost.duplex.monitor." + std::to_string(monitors++);
+                if (zmq_socket_monitor(s.handle(), address.c_str(), ZMQ_EVENT_DISCONNECTED) != 0)
+                    throw ::zmq::error_t();
+                p->monitor = std::make_unique<::zmq::socket_t>(*context_, ZMQ_PAIR);
+                p->monitor->set(::zmq::sockopt::linger, 0);
+                p->monitor->connect(address);
                 s.connect(e);
                 peers_.push_back(std::move(p));
             }
@@ -159,7 +167,27 @@ public:
 private:
     struct peer {
         peer(::zmq::context_t& ctx, const net::any_io_executor& ex) : ws(ctx, ZMQ_DEALER, ex) {}
+        peer(const peer&) = delete;
+        peer& operator=(const peer&) = delete;
+        ~peer()
+        {
+            // Monitoring stops before its socket closes (libzmq's order:
+            // the other way round can leave its I/O thread stuck).
+            if (monitor) {
+                zmq_socket_monitor(ws.handle(), nullptr, 0);
+                monitor.reset();
+            }
+        }
+
         watched_socket ws;
+        // ZeroMQ's monitor of ws: tells when the connection drops (the
+        // process was killed, or the network cut), so that what it held
+        // is closed at the next heartbeat tick rather than at the peer-loss
+        // bound, and before a restarted process on the same endpoint is
+        // heard from (which would otherwise vouch for requests the killed
+        // one took with it). Read, not watched: see read_monitor().
+        // Destroyed first (declared after ws).
+        std::unique_ptr<::zmq::socket_t> monitor;
         bi::list<op, bi::member_hook<op, bi::list_member_hook<>, &op::link>> ops;  // sent here, pending
         clock::time_point last_heard{};
         clock::time_point last_ping{};
@@ -184,6 +212,9 @@ private:
         if (batch.empty())
             return;
         const auto now = clock::now();
+        if (!active())  // a drop seen while idle concerns no request: forget it before sending
+            for (std::size_t i = 0; i < peers_.size(); ++i)
+                read_monitor(i);
         while (!batch.empty()) {
             op& o = batch.front();
             batch.pop_front();
@@ -309,6 +340,33 @@ private:
         }
     }
 
+    // Reads the monitor's events (each two frames: event and value, then
+    // the endpoint) without waiting; on a dropped connection, closes what
+    // was sent on it. Called from the heartbeat tick, which runs while
+    // anything is pending: a second descriptor per connection for Asio to
+    // watch (edge-triggered too) is not worth a faster answer than that.
+    void read_monitor(std::size_t index)
+    {
+        peer& p = *peers_[index];
+        bool dropped = false;
+        for (;;) {
+            frame event, where;
+            if (receive(p.monitor->handle(), event) != 0)
+                break;
+            if (event.more())
+                (void)receive(p.monitor->handle(), where);
+            if (event.size() >= 2 && zmq_wire::get_le<std::uint16_t>(event.data()) == ZMQ_EVENT_DISCONNECTED)
+                dropped = true;
+        }
+        if (dropped)
+            // What was sent on that connection will not be answered: ZeroMQ
+            // dropped its queue with it. (A request sent on the next
+            // connection before this event was read is closed too: it may
+            // be handled there, and its answer is then dropped.)
+            while (!p.ops.empty())
+                finish(p.ops.front(), make_error_code(error::closed));
+    }
+
     void on_message(std::size_t index, frame& m, clock::time_point now)
     {
         peer& p = *peers_[index];
@@ -398,8 +456,24 @@ private:
                 backlog_.erase(backlog_.iterator_to(o));
         }
         o.call(&r);
-        if (!active())
-            go_idle();
+        if (!active() && !idle_check_posted_) {
+            // Not at once: a caller that makes its next request from the
+            // completion handler just posted would find the timer and the
+            // socket waits to be started again, a system call or two per
+            // request. This check runs after that handler.
+            idle_check_posted_ = true;
+            net::post(strand_, [self = this->shared_from_this()] {
+                self->idle_check_posted_ = false;
+                if (!self->active() && !self->has_incoming())
+                    self->go_idle();
+            });
+        }
+    }
+
+    bool has_incoming()
+    {
+        std::lock_guard lock(mutex_);
+        return !incoming_.empty();
     }
 
     // Nothing pending: nothing may keep the io_context's run() going, as
@@ -423,6 +497,8 @@ private:
         // remained, so its own deadline ends the request there as well.
         while (!deadlines_.empty() && deadlines_.begin()->deadline <= now)
             finish(*deadlines_.begin(), make_error_code(error::timeout));
+        for (std::size_t i = 0; i < peers_.size(); ++i)
+            read_monitor(i);
         for (auto& pp : peers_) {
             peer& p = *pp;
             if (!p.ops.empty() && now - p.last_heard >= opts_.peer_timeout) {
@@ -480,6 +556,7 @@ private:
     net::steady_timer timer_;
     clock::time_point armed_ = clock::time_point::max();
     std::size_t rotor_ = 0;
+    bool idle_check_posted_ = false;
     std::atomic<std::uint64_t> next_id_{1};
 
     std::mutex mutex_;

@@ -216,7 +216,12 @@ private:
         auto [it, fresh] = peer->entries.try_emplace(env.id);
         if (!fresh)
             return;  // the same id twice from one client: the first stands
-        it->second = std::make_unique<entry>();
+        if (spare_.empty()) {
+            it->second = std::make_unique<entry>();
+        } else {  // with its cancellation signal's handler memory, reused too
+            it->second = std::move(spare_.back());
+            spare_.pop_back();
+        }
         entry* e = it->second.get();
         e->id = env.id;
         ++in_flight_;
@@ -240,11 +245,13 @@ private:
             else
                 reply_error(peer->routing_id, e->id, r.error());
         }
-        peer->entries.erase(e->id);
-        if (peer->entries.empty()) {
-            const std::string rid = peer->routing_id;  // the key must outlive the element it erases
-            peers_.erase(rid);
-        }
+        // The peer stays (the timer forgets it once idle for peer_timeout):
+        // a client that sends one request at a time would otherwise be
+        // made anew for each.
+        auto it = peer->entries.find(e->id);
+        if (spare_.size() < 1024)
+            spare_.push_back(std::move(it->second));
+        peer->entries.erase(it);
         --in_flight_;
         if (state_ != state::serving && state_ != state::done && in_flight_ == 0)
             finish(state_ == state::aborting ? make_error_code(error::cancelled) : boost::system::error_code());
@@ -335,10 +342,13 @@ private:
     {
         const auto now = clock::now();
         withdraw([&](remote_peer& p) {
-            if (p.lost || now - p.last_heard < opts_.peer_timeout)
+            if (p.lost || p.entries.empty() || now - p.last_heard < opts_.peer_timeout)
                 return false;
             p.lost = true;
             return true;
+        });
+        std::erase_if(peers_, [&](const auto& kv) {
+            return kv.second->entries.empty() && now - kv.second->last_heard >= opts_.peer_timeout;
         });
         arm_timer(now);
     }
@@ -435,6 +445,7 @@ private:
     bool timer_armed_ = false;
     bool in_service_ = false;  // service() is on the stack: it reads ZMQ_EVENTS again before it ends
     std::unordered_map<std::string, std::unique_ptr<remote_peer>> peers_;
+    std::vector<std::unique_ptr<entry>> spare_;  // entries of answered requests, for the next ones
     std::unordered_map<std::string, std::deque<std::vector<unsigned char>>> unsent_;
     std::size_t in_flight_ = 0;
     state state_ = state::serving;
