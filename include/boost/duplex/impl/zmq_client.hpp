@@ -38,7 +38,7 @@ struct zmq_client<Request, Response, Codec>::initiate_request {
             // Encoded here, on the caller's thread, into the frame that will
             // be sent: the envelope is written in front when it is sent.
             thread_local std::vector<unsigned char> scratch;
-            scratch.resize(detail::zmq_wire::request_header);
+            scratch.resize(detail::zmq_wire::request_header_size(cls.flow));
             state->codec().encode(req, scratch);
             detail::zmq_io::frame f(scratch.size());
             std::memcpy(f.data(), scratch.data(), scratch.size());

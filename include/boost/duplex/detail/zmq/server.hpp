@@ -203,7 +203,7 @@ private:
             return reply_error(rid, env.id, make_error_code(error::closed));
         if (in_flight_ >= opts_.max_in_flight)
             return reply_error(rid, env.id, make_error_code(error::queue_full));
-        auto req = codec_.template decode<Request>(bytes.subspan(zmq_wire::request_header));
+        auto req = codec_.template decode<Request>(bytes.subspan(zmq_wire::request_header_size(env.flow)));
         if (!req)
             return reply_error(rid, env.id, req.error());
         if (!peer) {
@@ -255,8 +255,16 @@ private:
         --in_flight_;
         if (state_ != state::serving && state_ != state::done && in_flight_ == 0)
             finish(state_ == state::aborting ? make_error_code(error::cancelled) : boost::system::error_code());
-        else if (!in_service_)
-            service();  // the reply was a send: see service()
+        else if (!in_service_ && !service_posted_) {
+            // The reply was a send: ZMQ_EVENTS must be read again (see
+            // service()). Once for a burst of replies, not for each: reading
+            // it costs system calls.
+            service_posted_ = true;
+            net::post(strand_, [self = this->shared_from_this()] {
+                self->service_posted_ = false;
+                self->service();
+            });
+        }
     }
 
     void reply_value(const std::string& rid, std::uint64_t id, const Response& v)
@@ -443,7 +451,8 @@ private:
     std::unique_ptr<watched_socket> ws_;
     net::steady_timer timer_;
     bool timer_armed_ = false;
-    bool in_service_ = false;  // service() is on the stack: it reads ZMQ_EVENTS again before it ends
+    bool in_service_ = false;
+    bool service_posted_ = false;  // service() is on the stack: it reads ZMQ_EVENTS again before it ends
     std::unordered_map<std::string, std::unique_ptr<remote_peer>> peers_;
     std::vector<std::unique_ptr<entry>> spare_;  // entries of answered requests, for the next ones
     std::unordered_map<std::string, std::deque<std::vector<unsigned char>>> unsent_;

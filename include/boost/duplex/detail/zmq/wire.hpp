@@ -35,8 +35,17 @@ inline constexpr std::uint8_t version = 1;
 
 enum class kind : std::uint8_t { request = 1, reply = 2, cancel = 3, ping = 4, pong = 5 };
 
-// request: version kind id(8) remaining_ns(8, signed; INT64_MAX: no deadline) priority(1) flow(8) payload
-inline constexpr std::size_t request_header = 2 + 8 + 8 + 1 + 8;
+// request: version kind id(8) remaining_ns(8, signed; INT64_MAX: no deadline)
+//          class(1: priority in bits 0-6, bit 7 set when a flow follows) [flow(8)] payload
+// Flow 0, the default, is not sent: a request with a small payload then
+// fits libzmq's inline message (33 bytes), which costs no allocation.
+inline constexpr std::size_t request_header = 2 + 8 + 8 + 1;
+inline constexpr std::size_t request_header_with_flow = request_header + 8;
+
+inline constexpr std::size_t request_header_size(std::uint64_t flow) noexcept
+{
+    return flow == 0 ? request_header : request_header_with_flow;
+}
 // reply: version kind id(8) status(1) then status 0: payload;
 //        status 1: value(4, signed) name_length(1) name
 inline constexpr std::size_t reply_header = 2 + 8 + 1;
@@ -84,7 +93,7 @@ inline std::optional<kind> kind_of(std::span<const unsigned char> m) noexcept
                              : k == kind::reply ? reply_header
                              : k == kind::cancel ? cancel_size
                                                  : ping_size;
-    if (m.size() < need)
+    if (m.size() < need || (k == kind::request && (m[18] & 0x80) && m.size() < request_header_with_flow))
         return std::nullopt;
     return k;
 }
@@ -117,22 +126,26 @@ struct request_envelope {
     std::uint64_t flow;
 };
 
+// Writes request_header_size(e.flow) bytes.
 inline void write_request(unsigned char* p, const request_envelope& e) noexcept
 {
     put_start(p, kind::request);
     put_u64(p + 2, e.id);
     put_u64(p + 10, static_cast<std::uint64_t>(e.remaining_ns));
-    p[18] = static_cast<unsigned char>(e.prio);
-    put_u64(p + 19, e.flow);
+    p[18] = static_cast<unsigned char>(static_cast<unsigned char>(e.prio) | (e.flow != 0 ? 0x80 : 0));
+    if (e.flow != 0)
+        put_u64(p + 19, e.flow);
 }
 
+// The envelope of a message kind_of() took for a request.
 inline request_envelope read_request(const unsigned char* p) noexcept
 {
     request_envelope e;
     e.id = get_u64(p + 2);
     e.remaining_ns = static_cast<std::int64_t>(get_u64(p + 10));
-    e.prio = p[18] <= static_cast<unsigned char>(priority::critical) ? static_cast<priority>(p[18]) : priority::critical;
-    e.flow = get_u64(p + 19);
+    const unsigned prio = p[18] & 0x7fu;
+    e.prio = prio <= static_cast<unsigned>(priority::critical) ? static_cast<priority>(prio) : priority::critical;
+    e.flow = (p[18] & 0x80) ? get_u64(p + 19) : 0;
     return e;
 }
 
