@@ -40,7 +40,11 @@ cmake -S . -B build/demo -G Ninja \
     -DBOOST_DUPLEX_BUILD_EXAMPLES=ON \
     -DBOOST_DUPLEX_BUILD_BENCH=ON
 
-cmake --build build/demo --parallel 2 --target duplex_demo duplex_bench duplex_overload
+zmq_targets=()
+if grep -q '^BOOST_DUPLEX_ZMQ:BOOL=ON' build/demo/CMakeCache.txt; then
+    zmq_targets=(example_zmq_server example_zmq_client duplex_zmq_bench)
+fi
+cmake --build build/demo --parallel 2 --target duplex_demo duplex_bench duplex_overload "${zmq_targets[@]}"
 
 bench_args=("$@")
 if [ "${#bench_args[@]}" -eq 0 ]; then
@@ -62,7 +66,17 @@ echo "=== build/demo/bench/duplex_overload --quick --out build/demo/overload_res
 overload_status=0
 build/demo/bench/duplex_overload --quick --out build/demo/overload_results || overload_status=$?
 
-if [ "$demo_status" -ne 0 ] || [ "$bench_status" -ne 0 ] || [ "$overload_status" -ne 0 ]; then
-    echo "demo.sh: duplex_demo exited with $demo_status, duplex_bench with $bench_status, duplex_overload with $overload_status" >&2
+zmq_status=0
+if [ "${#zmq_targets[@]}" -gt 0 ]; then
+    echo
+    echo "=== example/zmq/run.sh: two serving processes and a client process (remote responders over ZeroMQ)"
+    bash example/zmq/run.sh build/demo/example/example_zmq_server build/demo/example/example_zmq_client || zmq_status=$?
+    echo
+    echo "=== build/demo/bench/duplex_zmq_bench --quick --out build/demo/zmq_bench_results"
+    build/demo/bench/duplex_zmq_bench --quick --out build/demo/zmq_bench_results || zmq_status=$?
+fi
+
+if [ "$demo_status" -ne 0 ] || [ "$bench_status" -ne 0 ] || [ "$overload_status" -ne 0 ] || [ "$zmq_status" -ne 0 ]; then
+    echo "demo.sh: duplex_demo exited with $demo_status, duplex_bench with $bench_status, duplex_overload with $overload_status, the remote example or benchmark with $zmq_status" >&2
     exit 1
 fi
